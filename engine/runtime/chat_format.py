@@ -1,0 +1,113 @@
+"""Turn markup for one message at a time, so the context can be tokenised segment by segment.
+
+A chat template renders a whole conversation at once, but the KV pager needs every message as
+its own run of tokens. We render the model's template on probe conversations with a sentinel
+content and cut out the text around it: that gives each role's prefix and suffix. A base model
+without a template (the embedded Gemma 3 270M) gets Gemma's turn format.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+_SENTINEL = "\u2063LLMOS-SENTINEL\u2063"
+
+
+@dataclass(frozen=True)
+class ChatFormat:
+    """How a message of each role is wrapped, and how the model is asked to answer."""
+
+    name: str
+    prefixes: dict[str, str]
+    suffixes: dict[str, str]
+    generation_prompt: str
+    stop: tuple[str, ...]
+    system_as_user: bool = False
+
+    def render(self, role: str, content: str) -> str:
+        """One message with its turn markup (function results travel as user turns)."""
+        role = self._template_role(role)
+        return f"{self.prefixes[role]}{content}{self.suffixes[role]}"
+
+    def _template_role(self, role: str) -> str:
+        if role in ("function", "tool"):
+            return "user"
+        if role == "system" and self.system_as_user:
+            return "user"
+        return role if role in self.prefixes else "user"
+
+
+GEMMA_FORMAT = ChatFormat(
+    name="gemma",
+    prefixes={"user": "<start_of_turn>user\n", "assistant": "<start_of_turn>model\n"},
+    suffixes={"user": "<end_of_turn>\n", "assistant": "<end_of_turn>\n"},
+    generation_prompt="<start_of_turn>model\n",
+    stop=("<end_of_turn>", "<start_of_turn>"),
+    system_as_user=True,
+)
+
+
+def chat_format_for(template: str | None, bos: str, eos: str, architecture: str) -> ChatFormat:
+    """The format from the GGUF's template metadata, or Gemma's turn format as the fallback."""
+    if template:
+        try:
+            return _format_from_template(template, bos, eos)
+        except Exception as exc:  # a template we cannot probe is not fatal: fall back
+            log.warning("chat template could not be used (%s); using Gemma's turn format", exc)
+    if not architecture.startswith("gemma"):
+        log.warning("model has no chat template; using Gemma's turn format")
+    return GEMMA_FORMAT
+
+
+def _format_from_template(template: str, bos: str, eos: str) -> ChatFormat:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.Undefined)
+    env.globals["raise_exception"] = _raise
+    compiled = env.from_string(template)
+
+    def render(messages: list[dict], add_generation_prompt: bool = False) -> str:
+        text = compiled.render(messages=messages, bos_token="", eos_token=eos,
+                               add_generation_prompt=add_generation_prompt)
+        return text[len(bos):] if bos and text.startswith(bos) else text
+
+    user = {"role": "user", "content": _SENTINEL}
+    prefixes, suffixes = {}, {}
+    prefixes["user"], suffixes["user"] = _split(render([user]))
+    pair = render([{"role": "user", "content": "hi"}, {"role": "assistant", "content": _SENTINEL}])
+    head = render([{"role": "user", "content": "hi"}])
+    prefixes["assistant"], suffixes["assistant"] = _split(pair[len(head):] if pair.startswith(head) else pair)
+    system = _probe_system_turn(render, prefixes["user"])
+    if system:
+        prefixes["system"], suffixes["system"] = system
+    generation = render([user], add_generation_prompt=True)[len(render([user])):]
+    stops = tuple(s for s in {eos, suffixes["assistant"].strip()} if s)
+    return ChatFormat("template", prefixes, suffixes, generation, stops, system_as_user=system is None)
+
+
+def _probe_system_turn(render, user_prefix: str) -> tuple[str, str] | None:
+    """The system role's own markup, or None when the template has no separate system turn."""
+    try:
+        text = render([{"role": "system", "content": _SENTINEL}, {"role": "user", "content": "hi"}])
+    except Exception:  # templates that reject a system role
+        return None
+    prefix, rest = _split(text)
+    marker = user_prefix + "hi"
+    if marker not in rest:
+        return None
+    return prefix, rest[: rest.index(marker)]
+
+
+def _split(text: str) -> tuple[str, str]:
+    if _SENTINEL not in text:
+        raise ValueError("template drops message content")
+    prefix, suffix = text.split(_SENTINEL, 1)
+    return prefix, suffix
+
+
+def _raise(message: str) -> None:
+    raise ValueError(message)

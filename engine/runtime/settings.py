@@ -1,0 +1,33 @@
+"""Settings of the model runtime: which model, how big a window, where it runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_N_CTX = 4096
+
+
+def default_threads() -> int:
+    """Physical-ish core count: llama.cpp decodes fastest at one thread per core."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How to load the model. ``model_path=None`` means the embedded default."""
+
+    model_path: Path | None = None
+    n_ctx: int = DEFAULT_N_CTX
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    seed: int = 0
+    n_batch: int = 512
+
+    def with_changes(self, **changes) -> "RuntimeSettings":
+        return replace(self, **changes)
+
+    @property
+    def threads(self) -> int:
+        return self.n_threads or default_threads()
