@@ -139,10 +139,12 @@ def _tensor_data_end(reader: _Reader, tensor_count: int, metadata: dict) -> int 
             known = False
         else:
             end_in_data = max(end_in_data, offset + size)
-    alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT))
     position = reader.handle.tell()
+    if not known or end_in_data == 0:
+        return position if known else None
+    alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT))
     data_start = (position + alignment - 1) // alignment * alignment
-    return data_start + end_in_data if known else None
+    return data_start + end_in_data
 
 
 def _tensor_bytes(ggml_type: int, dims: list[int]) -> int | None:

@@ -1,0 +1,74 @@
+"""``llmos chat``: talk to the model in the terminal, or send one message and print the reply."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.api import Engine
+from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
+from engine.events import DoneEvent, TokenEvent
+from engine.runtime.model import CancelFlag
+
+QUIT_WORDS = {"/quit", "/exit", "/q"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("chat", help="chat in the terminal (streams the reply)")
+    parser.add_argument("--message", "-m", default=None, help="send one message, print the reply, exit")
+    add_data_dir(parser)
+    add_runtime_options(parser)
+    parser.set_defaults(handler=run_chat)
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    engine = Engine(args.data_dir, runtime_settings(args))
+    try:
+        with ProgressLine() as progress:
+            engine.load_model(progress)
+        if args.message is not None:
+            _answer(engine, args.message, CancelFlag())
+            return 0
+        return _interactive(engine)
+    finally:
+        engine.close()
+
+
+def _answer(engine: Engine, text: str, cancel: CancelFlag) -> None:
+    for event in engine.send(text, cancel=cancel):
+        if isinstance(event, TokenEvent):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, DoneEvent):
+            suffix = " [stopped]" if event.stop_reason == "cancelled" else ""
+            sys.stdout.write(suffix + "\n")
+            sys.stdout.flush()
+
+
+def _interactive(engine: Engine) -> int:
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"llmos chat with {engine.runtime.name}. Ctrl-C stops a reply; /quit leaves.", file=sys.stderr)
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            return 0
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            return 0
+        if line.strip() in QUIT_WORDS:
+            return 0
+        if not line.strip():
+            continue
+        _answer_interruptibly(engine, line)
+
+
+def _answer_interruptibly(engine: Engine, text: str) -> None:
+    """Ctrl-C during a reply stops the reply, not the chat."""
+    cancel = CancelFlag()
+    try:
+        _answer(engine, text, cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        sys.stdout.write(" [stopped]\n")

@@ -1,0 +1,60 @@
+"""Options shared by several subcommands, and a progress line for long work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.paths import default_data_dir
+from engine.runtime.settings import DEFAULT_N_CTX, RuntimeSettings
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"where memory lives (default: {default_data_dir()})")
+
+
+def add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the embedded model)")
+    parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context window in tokens")
+    parser.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: one per core)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+
+
+def runtime_settings(args: argparse.Namespace) -> RuntimeSettings:
+    return RuntimeSettings(model_path=args.model, n_ctx=args.n_ctx, n_threads=args.threads,
+                           n_gpu_layers=args.gpu_layers, seed=args.seed)
+
+
+class ProgressLine:
+    """``progress(stage, done, total)`` drawn as one updating line on stderr."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self._last = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 100
+        bar = "#" * (percent // 5)
+        line = f"\r{stage}: [{bar:<20}] {percent:3d}%"
+        if line != self._last:
+            self.stream.write(line)
+            self._last = line
+        if done >= total:
+            self._end_line()
+        self.stream.flush()
+
+    def _end_line(self) -> None:
+        if self._last:
+            self.stream.write("\n")
+            self._last = ""
+
+    def __enter__(self) -> "ProgressLine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Close an unfinished line, so an error message starts on its own line."""
+        self._end_line()
+        self.stream.flush()

@@ -1,0 +1,164 @@
+"""Low-level operations on one llama.cpp KV-cache sequence, each named for what it does.
+
+Every method wraps one llama.cpp call (named in its docstring) or a short, fixed series of them.
+Positions are explicit everywhere: llama-cpp-python's ``Llama.eval`` only appends at
+``n_tokens``, while paging needs to drop, shift and fill holes in the middle of the window.
+This layer knows nothing about segments; :mod:`engine.runtime.kv_pager` decides what to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Sequence
+
+import llama_cpp
+import numpy as np
+
+from engine.runtime.kv_cells import SequenceCells
+
+log = logging.getLogger(__name__)
+
+SEQ = 0
+
+
+class KVError(RuntimeError):
+    """llama.cpp refused a cache operation; the caller re-evaluates instead of trusting the cache."""
+
+
+class SequenceCache:
+    """Sequence 0 of a ``Llama``'s context, driven through the low-level API."""
+
+    def __init__(self, llama: llama_cpp.Llama) -> None:
+        self.llama = llama
+        self._ctx = llama._ctx.ctx
+        self._mem = llama_cpp.llama_get_memory(self._ctx)
+        self._batch = llama_cpp.llama_batch_init(llama.n_batch, 0, 1)
+        self._shift_pending = False
+        self.n_vocab = llama.n_vocab()
+
+    def close(self) -> None:
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @property
+    def can_shift(self) -> bool:
+        """Whether positions can move (``llama_memory_can_shift``); false for a small SWA cache."""
+        return bool(llama_cpp.llama_memory_can_shift(self._mem))
+
+    @property
+    def n_swa(self) -> int:
+        """The sliding-window size (``llama_model_n_swa``); 0 when every layer sees everything."""
+        return int(llama_cpp.llama_model_n_swa(self.llama._model.model))
+
+    def pos_max(self) -> int:
+        """The highest position held (``llama_memory_seq_pos_max``); -1 when empty."""
+        return int(llama_cpp.llama_memory_seq_pos_max(self._mem, SEQ))
+
+    def pos_min(self) -> int:
+        """The lowest position held (``llama_memory_seq_pos_min``); above 0 once SWA cells were pruned."""
+        return int(llama_cpp.llama_memory_seq_pos_min(self._mem, SEQ))
+
+    def last_logits(self) -> np.ndarray:
+        """A copy of the logits of the last decoded output (``llama_get_logits_ith(-1)``)."""
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+
+    # -- moving cells -------------------------------------------------------------------------
+
+    def drop(self, p0: int, p1: int = -1) -> None:
+        """Remove the cells at positions [p0, p1) (``llama_memory_seq_rm``); p1 = -1 means to the end."""
+        if not llama_cpp.llama_memory_seq_rm(self._mem, SEQ, p0, p1):
+            raise KVError(f"llama.cpp could not drop positions [{p0}, {p1})")
+
+    def clear(self) -> None:
+        """Remove every cell of the sequence (``llama_memory_seq_rm`` over all positions)."""
+        self.drop(-1, -1)
+        self._shift_pending = False
+
+    def shift(self, p0: int, p1: int, delta: int) -> None:
+        """Move the cells at [p0, p1) by ``delta`` (``llama_memory_seq_add``; RoPE K-shift).
+
+        llama.cpp rotates the keys lazily, at the next decode; until then the cells' data does not
+        match their positions, so :meth:`save` settles pending shifts first.
+        """
+        if delta:
+            llama_cpp.llama_memory_seq_add(self._mem, SEQ, p0, p1, delta)
+            self._shift_pending = True
+
+    # -- evaluating ---------------------------------------------------------------------------
+
+    def evaluate_at(self, tokens: Sequence[int], start: int) -> None:
+        """Decode ``tokens`` at positions start.. (``llama_decode`` with a positioned ``llama_batch``).
+
+        llama.cpp accepts this only past the sequence's last position; see :meth:`evaluate_inside`.
+        Only the last token's logits are computed.
+        """
+        for offset in range(0, len(tokens), self.llama.n_batch):
+            chunk = tokens[offset:offset + self.llama.n_batch]
+            self._fill_batch(chunk, start + offset, logits_last=offset + len(chunk) == len(tokens))
+            code = llama_cpp.llama_decode(self._ctx, self._batch)
+            if code != 0:
+                raise KVError(f"llama_decode returned {code} at position {start + offset}")
+        self._shift_pending = False
+
+    def evaluate_inside(self, tokens: Sequence[int], start: int) -> None:
+        """Decode ``tokens`` into the hole at [start, start + len) with cells after it.
+
+        llama.cpp only decodes past the last position, so the later cells are set aside through
+        the sequence state: save (``llama_state_seq_get_data``), drop them, decode, then load the
+        joined cells (``llama_state_seq_set_data``). Costs two state copies, no re-evaluation.
+        """
+        later = SequenceCells.parse(self.save()).at_or_after(start)
+        self.drop(start)
+        self.evaluate_at(tokens, start)
+        self.load(SequenceCells.parse(self.save()).join(later).to_bytes())
+
+    def _fill_batch(self, tokens: Sequence[int], start: int, logits_last: bool) -> None:
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = SEQ
+            batch.logits[i] = False
+        batch.logits[len(tokens) - 1] = logits_last
+
+    def settle(self) -> None:
+        """Apply pending K-shifts now: decode one throwaway token past the end, then drop it.
+
+        ``llama_memory_seq_add`` only records the shift; the rotation runs inside the next
+        ``llama_decode``. The throwaway token's logits replace the last output.
+        """
+        if not self._shift_pending:
+            return
+        end = self.pos_max() + 1
+        if end > 0:
+            self._fill_batch([self.llama.token_bos()], end, logits_last=False)
+            if llama_cpp.llama_decode(self._ctx, self._batch) != 0:
+                raise KVError("llama_decode failed while applying a K-shift")
+            self.drop(end)
+        self._shift_pending = False
+
+    # -- whole-sequence state -----------------------------------------------------------------
+
+    def save(self) -> bytes:
+        """The sequence's cells as bytes (``llama_state_seq_get_size`` + ``llama_state_seq_get_data``)."""
+        self.settle()
+        size = llama_cpp.llama_state_seq_get_size(self._ctx, SEQ)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self._ctx, buffer, size, SEQ)
+        if written == 0 or written > size:
+            raise KVError("llama.cpp could not copy the sequence state")
+        return ctypes.string_at(buffer, written)
+
+    def load(self, blob: bytes) -> None:
+        """Replace the sequence's cells with ``blob`` (``llama_state_seq_set_data``)."""
+        buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+        if llama_cpp.llama_state_seq_set_data(self._ctx, buffer, len(blob), SEQ) == 0:
+            self.clear()
+            raise KVError("llama.cpp rejected the sequence state")
+        self._shift_pending = False
