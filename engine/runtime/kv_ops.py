@@ -35,6 +35,8 @@ class SequenceCache:
         self._mem = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(llama.n_batch, 0, 1)
         self._shift_pending = False
+        self.logits_at: int | None = None
+        """The position whose logits the context holds now, if a decode just computed them."""
         self.n_vocab = llama.n_vocab()
 
     def close(self) -> None:
@@ -70,6 +72,7 @@ class SequenceCache:
 
     def drop(self, p0: int, p1: int = -1) -> None:
         """Remove the cells at positions [p0, p1) (``llama_memory_seq_rm``); p1 = -1 means to the end."""
+        self.logits_at = None
         if not llama_cpp.llama_memory_seq_rm(self._mem, SEQ, p0, p1):
             raise KVError(f"llama.cpp could not drop positions [{p0}, {p1})")
 
@@ -85,6 +88,7 @@ class SequenceCache:
         match their positions, so :meth:`save` settles pending shifts first.
         """
         if delta:
+            self.logits_at = None
             llama_cpp.llama_memory_seq_add(self._mem, SEQ, p0, p1, delta)
             self._shift_pending = True
 
@@ -96,6 +100,8 @@ class SequenceCache:
         llama.cpp accepts this only past the sequence's last position; see :meth:`evaluate_inside`.
         Only the last token's logits are computed.
         """
+        if not tokens:
+            return
         for offset in range(0, len(tokens), self.llama.n_batch):
             chunk = tokens[offset:offset + self.llama.n_batch]
             self._fill_batch(chunk, start + offset, logits_last=offset + len(chunk) == len(tokens))
@@ -103,6 +109,7 @@ class SequenceCache:
             if code != 0:
                 raise KVError(f"llama_decode returned {code} at position {start + offset}")
         self._shift_pending = False
+        self.logits_at = start + len(tokens) - 1
 
     def evaluate_inside(self, tokens: Sequence[int], start: int) -> None:
         """Decode ``tokens`` into the hole at [start, start + len) with cells after it.
@@ -142,6 +149,7 @@ class SequenceCache:
                 raise KVError("llama_decode failed while applying a K-shift")
             self.drop(end)
         self._shift_pending = False
+        self.logits_at = None
 
     # -- whole-sequence state -----------------------------------------------------------------
 
@@ -162,3 +170,4 @@ class SequenceCache:
             self.clear()
             raise KVError("llama.cpp rejected the sequence state")
         self._shift_pending = False
+        self.logits_at = None

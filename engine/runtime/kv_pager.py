@@ -1,0 +1,268 @@
+"""KV-cache-aware paging: keep llama.cpp's cache equal to the segment list, paying only for change.
+
+The context is an ordered list of segments (``system | core:persona | core:human | summary |
+recalled | msg 1 … msg n``). Between turns the list changes in a few places: messages appended,
+the oldest messages evicted and the summary replaced, a core block edited. Re-sending the whole
+prompt, or reusing only its longest common prefix, re-evaluates everything after the first
+change; on a CPU that is seconds per turn. :meth:`KVPager.sync` keeps what is still there,
+drops what left, shifts what moved (RoPE K-shift) and evaluates only new or changed segments.
+
+Kept cells after a change were computed while attending to the old content. Modes trade that
+drift against work: ``fast`` shifts only; ``window`` also re-evaluates the first ``window``
+tokens after each change; ``exact`` re-evaluates everything after the first change (as a prefix
+cache would). ``window`` is the default: in ``bench/paging.py`` it agrees with ``exact`` on the
+next token as often as ``fast`` does not, at a small fraction of ``exact``'s cost.
+
+Typical turn: ``sync(segments)`` → ``runtime.stream(tokens + generation prompt)`` (evaluates only
+the generation prompt) → ``save(segments + [reply])``; summaries run inside :meth:`aside`; at
+start, :meth:`restore` loads the saved cache when the segments are exactly the saved ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Protocol, Sequence, TypeVar
+
+import numpy as np
+
+from engine.errors import ContextTooSmallError
+from engine.paths import default_cache_dir
+from engine.runtime.kv_cells import CellFormatError
+from engine.runtime.kv_ops import KVError, SequenceCache
+from engine.runtime.kv_plan import Keep, SyncPlan, plan_sync, reevaluate_after_changes, truncated_to
+from engine.runtime.kv_state import KVStateStore
+from engine.runtime.model_file import file_fingerprint
+
+log = logging.getLogger(__name__)
+
+MODES = ("fast", "window", "exact")
+DEFAULT_MODE = "window"
+DEFAULT_WINDOW = 128
+T = TypeVar("T")
+
+
+class Segment(Protocol):
+    """Anything with a stable key and its exact tokens (turn markup included)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def tokens(self) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True)
+class TokenSegment:
+    """The plainest segment: a key and its tokens."""
+
+    key: str
+    tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    """What one :meth:`KVPager.sync` cost; the UI shows it per turn."""
+
+    mode: str
+    evaluated: int
+    reused: int
+    shifted: int
+    dropped: int
+    ms: float
+    fallback: bool
+    changed: tuple[str, ...]
+    total: int
+
+
+class KVPager:
+    """Pages segments in and out of one runtime's KV cache (sequence 0 of its context)."""
+
+    def __init__(self, runtime, mode: str = DEFAULT_MODE, window: int = DEFAULT_WINDOW,
+                 state_dir: Path | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown paging mode {mode!r}; use one of {', '.join(MODES)}")
+        self.runtime, self.mode, self.window = runtime, mode, window
+        self.llama = runtime.llama
+        self.cache = SequenceCache(self.llama)
+        self._state_dir = state_dir
+        self._store: KVStateStore | None = None
+
+    def close(self) -> None:
+        self.cache.close()
+
+    @property
+    def tokens(self) -> tuple[int, ...]:
+        """The tokens the cache holds, by position (a reply generated after a sync included)."""
+        return tuple(self.llama.input_ids[: self.llama.n_tokens].tolist())
+
+    # -- sync ---------------------------------------------------------------------------------
+
+    def sync(self, segments: Sequence[Segment]) -> SyncStats:
+        """Bring the cache to exactly the concatenated segments' tokens; report the work."""
+        start = time.perf_counter()
+        segments = tuple(segments)
+        plan = plan_sync(self._cached_tokens(), [s.tokens for s in segments])
+        if len(plan.target) >= self.llama.n_ctx():
+            raise ContextTooSmallError(f"the context ({len(plan.target)} tokens) does not fit in "
+                                       f"n_ctx {self.llama.n_ctx()}")
+        plan, fallback = self._shaped(plan)
+        plan, fallback = self._applied(plan, fallback)
+        self._record(plan.target)
+        stats = SyncStats(self.mode, plan.evaluated, plan.reused, plan.shifted,
+                          sum(hi - lo for lo, hi in plan.drops()), (time.perf_counter() - start) * 1000,
+                          fallback, _changed_keys(plan, segments), len(plan.target))
+        log.debug("kv sync: %s", stats)
+        return stats
+
+    def _cached_tokens(self) -> list[int]:
+        n = self.llama.n_tokens
+        if self.cache.pos_max() != n - 1:
+            log.warning("KV cache ends at position %d but %d tokens are recorded; starting over",
+                        self.cache.pos_max(), n)
+            self.cache.clear()
+            self._record(())
+            return []
+        return self.llama.input_ids[:n].tolist()
+
+    def _shaped(self, plan: SyncPlan) -> tuple[SyncPlan, bool]:
+        """The plan for this mode, or the re-evaluate-from-first-change fallback."""
+        if self.cache.can_shift:
+            window = {"fast": 0, "window": self.window, "exact": None}[self.mode]
+            return reevaluate_after_changes(plan, window), False
+        keep = plan.prefix
+        if self.cache.n_swa and self.cache.pos_min() > max(0, keep - self.cache.n_swa):
+            keep = 0  # the sliding-window cells the next token needs were already pruned
+        needed = any(k.old or k.new for k in plan.keeps) or keep < plan.prefix
+        return truncated_to(plan, keep), needed
+
+    def _applied(self, plan: SyncPlan, fallback: bool) -> tuple[SyncPlan, bool]:
+        try:
+            self._apply(plan)
+            return plan, fallback
+        except (KVError, CellFormatError) as exc:
+            log.warning("KV paging failed (%s); re-evaluating the whole window", exc)
+            self.cache.clear()
+            full = truncated_to(SyncPlan((), plan.target, plan.old_length), 0)
+            self.cache.evaluate_at(plan.target, 0)
+            return full, True
+
+    def _apply(self, plan: SyncPlan) -> None:
+        for lo, hi in reversed(plan.drops()):
+            self.cache.drop(lo, -1 if hi == plan.old_length else hi)
+        for keep in _shift_order(plan.keeps):
+            self.cache.shift(keep.old, keep.old + keep.length, keep.delta)
+        end = len(plan.target)
+        for run in plan.evaluates:
+            tokens = plan.target[run.new:run.new + run.length]
+            if run.new + run.length == end:
+                self.cache.evaluate_at(tokens, run.new)
+            else:
+                self.cache.evaluate_inside(tokens, run.new)
+
+    def _record(self, tokens: Sequence[int]) -> None:
+        """Make ``Llama``'s own bookkeeping describe the cache, so ``generate`` reuses it."""
+        llama, n = self.llama, len(tokens)
+        llama.input_ids[:n] = tokens
+        llama.n_tokens = n
+        fresh = n > 0 and self.cache.logits_at == n - 1
+        llama._requires_eval = not fresh
+        if fresh and llama._logits_all:
+            llama.scores[n - 1, :] = self.cache.last_logits()
+
+    def next_logits(self) -> np.ndarray:
+        """Logits for the token after the cache (re-evaluating the last token if they are stale)."""
+        n = self.llama.n_tokens
+        if n == 0:
+            raise ValueError("the cache is empty")
+        if self.cache.logits_at != n - 1:
+            last = int(self.llama.input_ids[n - 1])
+            self.cache.drop(n - 1)
+            self.cache.evaluate_at([last], n - 1)
+            self._record(self.tokens)
+        return self.cache.last_logits()
+
+    # -- side prompts -------------------------------------------------------------------------
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Run another prompt (a summary) on this context, then put the conversation back.
+
+        The sequence is saved (``llama_state_seq_get_data``) and restored afterwards
+        (``llama_state_seq_set_data``), whatever the side prompt did to the cache.
+        """
+        tokens = self.tokens
+        blob = self.cache.save() if tokens else b""
+        try:
+            yield
+        finally:
+            self.cache.clear()
+            if blob:
+                self.cache.load(blob)
+            self._record(tokens)
+
+    def run_aside(self, fn: Callable[[], T]) -> T:
+        """``fn()`` inside :meth:`aside`."""
+        with self.aside():
+            return fn()
+
+    # -- persistence --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> KVStateStore:
+        if self._store is None:
+            directory = self._state_dir or default_cache_dir() / "kv"
+            self._store = KVStateStore(directory, file_fingerprint(self.runtime.model_file.path))
+        return self._store
+
+    def save(self, segments: Sequence[Segment]) -> Path:
+        """Sync to ``segments`` (a reply still in the cache costs only its end), then write the state."""
+        self.sync(segments)
+        return self.store.write(self.tokens, self.cache.save())
+
+    def restore(self, segments: Sequence[Segment]) -> bool:
+        """Load the state saved for exactly these segments; False (logged) when there is none usable."""
+        target = tuple(t for s in segments for t in s.tokens)
+        blob = self.store.read(target) if target else None
+        if blob is None:
+            return False
+        try:
+            self.cache.clear()
+            self.cache.load(blob)
+        except KVError as exc:
+            log.warning("ignoring saved KV state: %s", exc)
+            self._record(())
+            return False
+        if self.cache.pos_max() != len(target) - 1:
+            log.warning("ignoring saved KV state: it holds %d positions, not %d", self.cache.pos_max() + 1, len(target))
+            self.cache.clear()
+            self._record(())
+            return False
+        self._record(target)
+        return True
+
+
+def _shift_order(keeps: Sequence[Keep]) -> list[Keep]:
+    """Leftward moves first, left to right; then rightward moves, right to left.
+
+    ``llama_memory_seq_add`` selects cells by position range, so a run must never move onto
+    positions that a run not yet moved still occupies.
+    """
+    left = [k for k in keeps if k.delta < 0]
+    right = [k for k in keeps if k.delta > 0]
+    return left + right[::-1]
+
+
+def _changed_keys(plan: SyncPlan, segments: Sequence[Segment]) -> tuple[str, ...]:
+    """Keys of the segments with at least one evaluated token, in order."""
+    keys, start = [], 0
+    spans = [(r.new, r.new + r.length) for r in plan.evaluates]
+    for seg in segments:
+        end = start + len(seg.tokens)
+        if any(lo < end and start < hi for lo, hi in spans):
+            keys.append(seg.key)
+        start = end
+    return tuple(keys)
