@@ -1,0 +1,234 @@
+"""The KV pager on the real embedded model: the cache always equals the segments, cheaply."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import llama_cpp
+import numpy as np
+import pytest
+
+from engine.runtime.kv_cells import SequenceCells
+from engine.runtime.kv_ops import SequenceCache
+from engine.runtime.kv_pager import KVPager, TokenSegment
+from engine.runtime.model import GREEDY, ModelRuntime
+from engine.runtime.settings import RuntimeSettings
+
+TEXTS = [
+    "The human's name is Bob and he lives by the sea.", "Bob keeps bees and sells honey at the market.",
+    "Remember to ask about the new hive.", "It rained all week, so the bees stayed home.",
+    "Summary: Bob talked about bees, rain and honey prices.", "The assistant is patient and curious.",
+    "What should I plant for the bees in spring?", "Lavender, clover and borage are good choices.",
+    "My sister visits on Sunday.", "Tell me a short story about a lighthouse.",
+]
+
+
+@pytest.fixture
+def pager(runtime):
+    pager = KVPager(runtime, mode="fast")
+    pager.cache.clear()
+    yield pager
+    pager.cache.clear()
+    pager._record(())
+    pager.close()
+
+
+def segment(runtime, key: str, role: str, text: str) -> TokenSegment:
+    return TokenSegment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
+
+
+def conversation(runtime, n_messages: int = 6) -> list[TokenSegment]:
+    head = [TokenSegment("bos", tuple(runtime.bos_tokens)), segment(runtime, "system", "system", TEXTS[5]),
+            segment(runtime, "core:human", "system", TEXTS[0]), segment(runtime, "summary", "system", TEXTS[4])]
+    roles = ("user", "assistant")
+    return head + [segment(runtime, f"msg{i}", roles[i % 2], TEXTS[(i + 1) % len(TEXTS)]) for i in range(n_messages)]
+
+
+def joined(segments) -> tuple[int, ...]:
+    return tuple(t for s in segments for t in s.tokens)
+
+
+def fresh_logits(runtime, tokens) -> np.ndarray:
+    """Next-token logits of ``tokens`` evaluated from an empty cache."""
+    cache = SequenceCache(runtime.llama)
+    try:
+        cache.clear()
+        cache.evaluate_at(list(tokens), 0)
+        return cache.last_logits()
+    finally:
+        cache.clear()
+        runtime.llama.n_tokens = 0
+        cache.close()
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+def assert_same_distribution(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal up to float noise (batch shape and cell order change the sums): same top token,
+    every probability within 0.05."""
+    assert a.argmax() == b.argmax()
+    assert np.abs(probabilities(a) - probabilities(b)).max() < 0.05
+
+
+def layer0_values(pager: KVPager) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and first-layer V rows of the real cache (they depend on the token alone)."""
+    cells = SequenceCells.parse(pager.cache.save()).caches[-1]  # Gemma 3's layer 0 is a sliding-window layer
+    data = cells.v[0].data  # (n_embd, cells, bytes) when transposed
+    rows = data.transpose(1, 0, 2) if cells.v_trans else data
+    return cells.pos, np.ascontiguousarray(rows).reshape(len(cells.pos), -1).view(np.float16).astype(np.float32)
+
+
+def assert_cache_holds(pager: KVPager, tokens, reference: dict[int, np.ndarray]) -> None:
+    assert pager.tokens == tuple(tokens)
+    assert pager.cache.pos_min() == 0 and pager.cache.pos_max() == len(tokens) - 1
+    pos, rows = layer0_values(pager)
+    assert sorted(pos.tolist()) == list(range(len(tokens)))
+    for p, row in zip(pos.tolist(), rows):
+        assert np.allclose(row, reference[tokens[p]], atol=2e-2), f"position {p} holds another token"
+
+
+def value_reference(runtime, pager: KVPager, tokens) -> dict[int, np.ndarray]:
+    pager.cache.clear()
+    pager.cache.evaluate_at(list(tokens), 0)
+    pos, rows = layer0_values(pager)
+    pager.cache.clear()
+    return {tokens[p]: row for p, row in zip(pos.tolist(), rows)}
+
+
+def random_step(rng: random.Random, runtime, segments: list[TokenSegment], step: int) -> list[TokenSegment]:
+    segments = list(segments)
+    action = rng.choice(["evict", "insert", "edit", "append", "append"])
+    body = range(4, len(segments))
+    if action == "evict" and len(segments) > 6:
+        del segments[4:4 + rng.randint(1, 3)]
+        segments[3] = segment(runtime, "summary", "system", rng.choice(TEXTS) + f" ({step})")
+    elif action == "insert":
+        segments.insert(rng.randint(1, len(segments)), segment(runtime, f"new{step}", "user", rng.choice(TEXTS)))
+    elif action == "edit" and len(body):
+        at = rng.choice([2, 3, *body])
+        segments[at] = segment(runtime, segments[at].key, "system", rng.choice(TEXTS) + f" #{step}")
+    else:
+        segments.append(segment(runtime, f"msg{step}", rng.choice(["user", "assistant"]), rng.choice(TEXTS)))
+    return segments
+
+
+@pytest.mark.parametrize("mode", ["fast", "window"])
+def test_after_random_removals_inserts_and_edits_the_cache_holds_exactly_the_segments(runtime, pager, mode):
+    pager.mode, pager.window = mode, 6
+    rng = random.Random(7)
+    segments = conversation(runtime)
+    vocabulary = sorted({t for text in TEXTS for role in ("user", "assistant", "system")
+                         for t in runtime.tokenize(runtime.chat_format.render(role, text + " (1) #2"))})
+    reference = value_reference(runtime, pager, [*runtime.bos_tokens, *vocabulary] +
+                                runtime.tokenize("0123456789 ()#"))
+    pager.sync(segments)
+    for step in range(30):
+        segments = random_step(rng, runtime, segments, step)
+        stats = pager.sync(segments)
+        assert stats.total == len(joined(segments))
+        assert_cache_holds(pager, joined(segments), reference)
+
+
+def test_exact_mode_gives_the_logits_of_a_fresh_evaluation(runtime, pager):
+    pager.mode = "exact"
+    segments = conversation(runtime, 8)
+    pager.sync(segments)
+    changed = segments[:2] + [segment(runtime, "core:human", "system", TEXTS[1])] + \
+        [segment(runtime, "summary", "system", TEXTS[3])] + segments[7:]
+    stats = pager.sync(changed)
+    assert stats.evaluated < len(joined(changed))
+    assert_same_distribution(pager.next_logits(), fresh_logits(runtime, joined(changed)))
+
+
+def test_fast_mode_edit_evaluates_only_the_changed_segment(runtime, pager):
+    segments = conversation(runtime, 8)
+    pager.sync(segments)
+    edited = list(segments)
+    edited[2] = segment(runtime, "core:human", "system", TEXTS[0] + " He is allergic to cats.")
+    stats = pager.sync(edited)
+    assert stats.changed == ("core:human",)
+    assert stats.evaluated <= len(edited[2].tokens)
+    assert stats.shifted == len(joined(edited[3:]))
+
+
+def test_generation_after_sync_evaluates_only_the_generation_prompt(runtime, pager, capsys):
+    segments = conversation(runtime)
+    pager.sync(segments)
+    generation = runtime.tokenize(runtime.chat_format.generation_prompt)
+    runtime.llama.verbose = True
+    try:
+        runtime.generate_text(list(joined(segments)) + generation, max_tokens=4, sampling=GREEDY)
+    finally:
+        runtime.llama.verbose = False
+    assert f"remaining {len(generation)} prompt tokens to eval" in capsys.readouterr().err
+
+
+def test_a_reply_left_in_the_cache_is_reused_by_the_next_sync(runtime, pager):
+    segments = conversation(runtime)
+    pager.sync(segments)
+    generation = runtime.tokenize(runtime.chat_format.generation_prompt)
+    runtime.generate_text(list(joined(segments)) + generation, max_tokens=6, sampling=GREEDY)
+    in_cache = pager.tokens[len(joined(segments)):]
+    end_of_turn = tuple(runtime.tokenize(runtime.chat_format.suffixes["assistant"]))
+    reply = TokenSegment("reply", in_cache + end_of_turn)
+    question = segment(runtime, "next", "user", TEXTS[6])
+    stats = pager.sync(segments + [reply, question])
+    assert stats.evaluated == len(end_of_turn) + len(question.tokens)
+    assert stats.reused == len(joined(segments)) + len(in_cache)
+
+
+def test_run_aside_leaves_the_main_cache_unchanged_and_usable(runtime, pager):
+    segments = conversation(runtime)
+    pager.sync(segments)
+    before = pager.next_logits()
+    summary_prompt = runtime.tokenize(runtime.chat_format.render("user", "Summarise: " + TEXTS[3]))
+    text = pager.run_aside(lambda: runtime.generate_text(summary_prompt, max_tokens=5, sampling=GREEDY))
+    assert text
+    assert pager.tokens == joined(segments)
+    assert pager.cache.pos_max() == len(joined(segments)) - 1
+    assert pager.sync(segments).evaluated == 0
+    assert_same_distribution(pager.next_logits(), before)
+
+
+@pytest.fixture(scope="module")
+def unshiftable_runtime(runtime):
+    """A runtime whose sliding-window cache is not full-size: llama.cpp cannot shift it."""
+    other = ModelRuntime(RuntimeSettings(n_ctx=2048, seed=1))
+    other.llama.close()
+    other.llama = llama_cpp.Llama(model_path=str(other.model_file.path), n_ctx=2048, n_batch=512,
+                                  swa_full=False, verbose=False)
+    yield other
+    other.close()
+
+
+def test_a_cache_that_cannot_shift_falls_back_to_re_evaluating_from_the_first_change(unshiftable_runtime, caplog):
+    runtime = unshiftable_runtime
+    pager = KVPager(runtime, mode="fast")
+    assert not pager.cache.can_shift
+    segments = conversation(runtime)
+    pager.sync(segments)
+    evicted = segments[:3] + [segment(runtime, "summary", "system", TEXTS[8])] + segments[6:]
+    stats = pager.sync(evicted)
+    assert stats.fallback
+    old, new = joined(segments), joined(evicted)
+    prefix = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+    assert prefix >= len(joined(segments[:3]))
+    assert stats.evaluated == len(new) - prefix
+    assert pager.tokens == joined(evicted)
+    assert_same_distribution(pager.next_logits(), fresh_logits(runtime, joined(evicted)))
+    pager.close()
+
+
+def test_an_out_of_step_cache_is_detected_and_rebuilt(runtime, pager, caplog):
+    segments = conversation(runtime)
+    pager.sync(segments)
+    pager.cache.drop(5)  # someone else truncated the cache behind the pager's back
+    with caplog.at_level(logging.WARNING):
+        stats = pager.sync(segments)
+    assert "starting over" in caplog.text
+    assert stats.evaluated == len(joined(segments))
+    assert pager.cache.pos_max() == len(joined(segments)) - 1

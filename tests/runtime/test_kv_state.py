@@ -1,0 +1,85 @@
+"""Saved KV states: a restart resumes without a re-prefill; a bad file is never trusted."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from engine.runtime.kv_pager import KVPager, TokenSegment
+from tests.runtime.test_kv_pager import TEXTS, assert_same_distribution, conversation, joined, segment
+
+
+@pytest.fixture
+def pager(runtime, tmp_path):
+    pager = KVPager(runtime, mode="fast", state_dir=tmp_path)
+    pager.cache.clear()
+    pager._record(())
+    yield pager
+    pager.cache.clear()
+    pager._record(())
+    pager.close()
+
+
+def restart(runtime, tmp_path) -> KVPager:
+    """A new pager over a cache that holds something else, as after a restart."""
+    runtime.llama.reset()
+    runtime.generate_text(runtime.tokenize("An unrelated prompt about ships."), max_tokens=2)
+    return KVPager(runtime, mode="fast", state_dir=tmp_path)
+
+
+def test_save_then_restore_gives_the_same_next_token_logits_without_evaluating(runtime, pager, tmp_path):
+    segments = conversation(runtime)
+    path = pager.save(segments)
+    before = pager.next_logits()
+    resumed = restart(runtime, tmp_path)
+    assert resumed.restore(segments)
+    assert resumed.tokens == joined(segments)
+    assert resumed.sync(segments).evaluated == 0
+    assert_same_distribution(resumed.next_logits(), before)
+    assert path.exists()
+    resumed.close()
+
+
+def test_a_saved_state_for_other_segments_is_ignored(runtime, pager, tmp_path, caplog):
+    segments = conversation(runtime)
+    pager.save(segments)
+    other = segments[:-1] + [segment(runtime, "msg5", "user", TEXTS[9])]
+    resumed = restart(runtime, tmp_path)
+    with caplog.at_level(logging.INFO):
+        assert not resumed.restore(other)
+    assert "no saved KV state" in caplog.text
+    assert resumed.sync(other).evaluated == len(joined(other))
+    resumed.close()
+
+
+def test_a_corrupt_state_file_is_ignored_with_a_warning(runtime, pager, tmp_path, caplog):
+    segments = conversation(runtime)
+    path = pager.save(segments)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    resumed = restart(runtime, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert not resumed.restore(segments)
+    assert "ignoring saved KV state" in caplog.text
+    assert resumed.sync(segments).evaluated == len(joined(segments))
+    resumed.close()
+
+
+def test_a_truncated_state_file_is_ignored(runtime, pager, tmp_path, caplog):
+    segments = conversation(runtime)
+    path = pager.save(segments)
+    path.write_bytes(path.read_bytes()[:1000])
+    resumed = restart(runtime, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert not resumed.restore(segments)
+    assert "truncated or altered" in caplog.text
+    resumed.close()
+
+
+def test_saving_keeps_only_the_newest_states_of_a_model(runtime, pager, tmp_path):
+    segments = conversation(runtime)
+    for i in range(4):
+        pager.save(segments + [TokenSegment(f"extra{i}", tuple(runtime.tokenize(TEXTS[i])))])
+    assert len(list(tmp_path.glob("*.kvstate"))) == 2
