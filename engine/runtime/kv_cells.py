@@ -94,6 +94,10 @@ class SequenceCells:
         """The cells at positions >= ``start``."""
         return SequenceCells(self.header, tuple(c.select(c.pos >= start) for c in self.caches))
 
+    def before(self, start: int) -> "SequenceCells":
+        """The cells at positions < ``start``."""
+        return SequenceCells(self.header, tuple(c.select(c.pos < start) for c in self.caches))
+
     def join(self, other: "SequenceCells") -> "SequenceCells":
         if self.header != other.header or len(self.caches) != len(other.caches):
             raise CellFormatError("cannot join states of different layouts")

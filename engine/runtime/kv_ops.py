@@ -64,6 +64,16 @@ class SequenceCache:
         """The lowest position held (``llama_memory_seq_pos_min``); above 0 once SWA cells were pruned."""
         return int(llama_cpp.llama_memory_seq_pos_min(self._mem, SEQ))
 
+    def window_start(self, start: int) -> int:
+        """Where evaluation must begin so that a token at ``start`` sees its whole sliding window.
+
+        ``start`` itself while the window cells before it are still held (``pos_min``); else
+        ``start - n_swa`` (0 for the head of the context), re-creating them.
+        """
+        self.settle()
+        floor = max(0, start - self.n_swa)
+        return start if not self.n_swa or self.pos_min() <= floor else floor
+
     def last_logits(self) -> np.ndarray:
         """A copy of the logits of the last decoded output (``llama_get_logits_ith(-1)``)."""
         return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
@@ -111,19 +121,43 @@ class SequenceCache:
         self._shift_pending = False
         self.logits_at = start + len(tokens) - 1
 
+    def evaluate_choosing_at(self, tokens: Sequence[int], start: int) -> list[int]:
+        """Decode like :meth:`evaluate_at` and return the top token after each position.
+
+        Teacher forcing for measurements: every token's logits are computed
+        (``llama_get_logits_ith``), which costs the output layer once per token.
+        """
+        choices: list[int] = []
+        for offset in range(0, len(tokens), self.llama.n_batch):
+            chunk = tokens[offset:offset + self.llama.n_batch]
+            self._fill_batch(chunk, start + offset, logits_last=True, logits_all=True)
+            code = llama_cpp.llama_decode(self._ctx, self._batch)
+            if code != 0:
+                raise KVError(f"llama_decode returned {code} at position {start + offset}")
+            rows = np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._ctx), shape=(len(chunk), self.n_vocab))
+            choices += rows.argmax(axis=1).tolist()
+        self._shift_pending = False
+        self.logits_at = start + len(tokens) - 1 if tokens else self.logits_at
+        return choices
+
     def evaluate_inside(self, tokens: Sequence[int], start: int) -> None:
         """Decode ``tokens`` into the hole at [start, start + len) with cells after it.
 
         llama.cpp only decodes past the last position, so the later cells are set aside through
         the sequence state: save (``llama_state_seq_get_data``), drop them, decode, then load the
-        joined cells (``llama_state_seq_set_data``). Costs two state copies, no re-evaluation.
+        cells joined with the later ones (``llama_state_seq_set_data``). Costs state copies, no
+        re-evaluation. Cells already at [start, start + len) are replaced.
+
+        The new tokens attend to the sliding-window cells before ``start`` as they are; llama.cpp
+        keeps only the last ``n_swa`` positions of those when it saves a sequence or reuses cells,
+        so a caller checks :meth:`window_start` first.
         """
-        later = SequenceCells.parse(self.save()).at_or_after(start)
+        later = SequenceCells.parse(self.save()).at_or_after(start + len(tokens))
         self.drop(start)
         self.evaluate_at(tokens, start)
         self.load(SequenceCells.parse(self.save()).join(later).to_bytes())
 
-    def _fill_batch(self, tokens: Sequence[int], start: int, logits_last: bool) -> None:
+    def _fill_batch(self, tokens: Sequence[int], start: int, logits_last: bool, logits_all: bool = False) -> None:
         batch = self._batch
         batch.n_tokens = len(tokens)
         for i, token in enumerate(tokens):
@@ -131,7 +165,7 @@ class SequenceCache:
             batch.pos[i] = start + i
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = SEQ
-            batch.logits[i] = False
+            batch.logits[i] = logits_all
         batch.logits[len(tokens) - 1] = logits_last
 
     def settle(self) -> None:
@@ -165,6 +199,7 @@ class SequenceCache:
 
     def load(self, blob: bytes) -> None:
         """Replace the sequence's cells with ``blob`` (``llama_state_seq_set_data``)."""
+        self.drop(-1, -1)
         buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
         if llama_cpp.llama_state_seq_set_data(self._ctx, buffer, len(blob), SEQ) == 0:
             self.clear()

@@ -110,9 +110,9 @@ class KVPager:
             raise ContextTooSmallError(f"the context ({len(plan.target)} tokens) does not fit in "
                                        f"n_ctx {self.llama.n_ctx()}")
         plan, fallback = self._shaped(plan)
-        plan, fallback = self._applied(plan, fallback)
+        plan, fallback, extra = self._applied(plan, fallback)
         self._record(plan.target)
-        stats = SyncStats(self.mode, plan.evaluated, plan.reused, plan.shifted,
+        stats = SyncStats(self.mode, plan.evaluated + extra, plan.reused - extra, plan.shifted,
                           sum(hi - lo for lo, hi in plan.drops()), (time.perf_counter() - start) * 1000,
                           fallback, _changed_keys(plan, segments), len(plan.target))
         log.debug("kv sync: %s", stats)
@@ -129,8 +129,12 @@ class KVPager:
         return self.llama.input_ids[:n].tolist()
 
     def _shaped(self, plan: SyncPlan) -> tuple[SyncPlan, bool]:
-        """The plan for this mode, or the re-evaluate-from-first-change fallback."""
-        if self.cache.can_shift:
+        """The plan for this mode, or the re-evaluate-from-first-change fallback.
+
+        The fallback also runs when sliding-window cells were already pruned (``pos_min`` above
+        0): a change in the middle would need them.
+        """
+        if self.cache.can_shift and self.cache.pos_min() <= 0:
             window = {"fast": 0, "window": self.window, "exact": None}[self.mode]
             return reevaluate_after_changes(plan, window), False
         keep = plan.prefix
@@ -139,29 +143,33 @@ class KVPager:
         needed = any(k.old or k.new for k in plan.keeps) or keep < plan.prefix
         return truncated_to(plan, keep), needed
 
-    def _applied(self, plan: SyncPlan, fallback: bool) -> tuple[SyncPlan, bool]:
+    def _applied(self, plan: SyncPlan, fallback: bool) -> tuple[SyncPlan, bool, int]:
+        """Apply ``plan``; return the plan that ran, whether a fallback ran, and extra tokens
+        re-evaluated to restore sliding-window context."""
         try:
-            self._apply(plan)
-            return plan, fallback
+            return plan, fallback, self._apply(plan)
         except (KVError, CellFormatError) as exc:
             log.warning("KV paging failed (%s); re-evaluating the whole window", exc)
             self.cache.clear()
             full = truncated_to(SyncPlan((), plan.target, plan.old_length), 0)
             self.cache.evaluate_at(plan.target, 0)
-            return full, True
+            return full, True, 0
 
-    def _apply(self, plan: SyncPlan) -> None:
+    def _apply(self, plan: SyncPlan) -> int:
         for lo, hi in reversed(plan.drops()):
             self.cache.drop(lo, -1 if hi == plan.old_length else hi)
         for keep in _shift_order(plan.keeps):
             self.cache.shift(keep.old, keep.old + keep.length, keep.delta)
-        end = len(plan.target)
+        end, extra = len(plan.target), 0
         for run in plan.evaluates:
-            tokens = plan.target[run.new:run.new + run.length]
-            if run.new + run.length == end:
-                self.cache.evaluate_at(tokens, run.new)
-            else:
-                self.cache.evaluate_inside(tokens, run.new)
+            stop = run.new + run.length
+            if stop == end:
+                self.cache.evaluate_at(plan.target[run.new:stop], run.new)
+                continue
+            start = min(run.new, self.cache.window_start(run.new))
+            extra += run.new - start
+            self.cache.evaluate_inside(plan.target[start:stop], start)
+        return extra
 
     def _record(self, tokens: Sequence[int]) -> None:
         """Make ``Llama``'s own bookkeeping describe the cache, so ``generate`` reuses it."""

@@ -232,3 +232,19 @@ def test_an_out_of_step_cache_is_detected_and_rebuilt(runtime, pager, caplog):
     assert "starting over" in caplog.text
     assert stats.evaluated == len(joined(segments))
     assert pager.cache.pos_max() == len(joined(segments)) - 1
+
+
+def test_changes_at_the_head_of_a_window_longer_than_the_sliding_window_keep_their_context(runtime, pager):
+    long_messages = [segment(runtime, f"msg{i}", ("user", "assistant")[i % 2], " ".join(TEXTS[i % 10:] + TEXTS[:i % 10]))
+                     for i in range(7)]
+    segments = conversation(runtime, 0) + long_messages
+    assert len(joined(segments)) > pager.cache.n_swa + 200
+    pager.sync(segments)
+    edited = list(segments)
+    edited[2] = segment(runtime, "core:human", "system", TEXTS[0] + " He is allergic to cats.")
+    for changed in (edited, edited[:3] + [segment(runtime, "summary", "system", TEXTS[7])] + edited[6:]):
+        stats = pager.sync(changed)
+        assert not stats.fallback
+        assert stats.evaluated < len(joined(changed)) // 2
+        assert pager.tokens == joined(changed)
+        assert pager.cache.pos_min() == 0 and pager.cache.pos_max() == len(joined(changed)) - 1
