@@ -10,8 +10,9 @@ drops what left, shifts what moved (RoPE K-shift) and evaluates only new or chan
 Kept cells after a change were computed while attending to the old content. Modes trade that
 drift against work: ``fast`` shifts only; ``window`` also re-evaluates the first ``window``
 tokens after each change; ``exact`` re-evaluates everything after the first change (as a prefix
-cache would). ``window`` is the default: in ``bench/paging.py`` it agrees with ``exact`` on the
-next token as often as ``fast`` does not, at a small fraction of ``exact``'s cost.
+cache would). ``fast`` is the default: in ``bench/paging.py`` (2048-token window, three evictions,
+three core edits) it picks the same next token as ``exact`` at 99.5 % of positions, ``window``
+(128) at 99.4 %, so the refresh buys nothing measurable while costing 1.4-1.7x the prompt time.
 
 Typical turn: ``sync(segments)`` → ``runtime.stream(tokens + generation prompt)`` (evaluates only
 the generation prompt) → ``save(segments + [reply])``; summaries run inside :meth:`aside`; at
@@ -40,7 +41,7 @@ from engine.runtime.model_file import file_fingerprint
 log = logging.getLogger(__name__)
 
 MODES = ("fast", "window", "exact")
-DEFAULT_MODE = "window"
+DEFAULT_MODE = "fast"
 DEFAULT_WINDOW = 128
 T = TypeVar("T")
 
