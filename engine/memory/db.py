@@ -1,0 +1,56 @@
+"""The DuckDB connection shared by the memory stores, with one cursor per thread.
+
+A DuckDB connection object must not be used from two threads at once; cursors made from it
+share the same database and see each other's commits, so each thread gets its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+def fts_extension_path() -> Path:
+    """The fts extension shipped in the ``duckdb_extension_fts`` wheel (never downloaded)."""
+    import duckdb_extension_fts
+
+    version = duckdb.__version__
+    return Path(duckdb_extension_fts.__file__).parent / "extensions" / f"v{version}" / "fts.duckdb_extension"
+
+
+class Database:
+    """Owns the connection; hands each thread its own cursor."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.con = con
+        self.path = path
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, path: Path) -> "Database":
+        con = duckdb.connect(str(path), config={"autoinstall_known_extensions": "false"})
+        con.execute(f"LOAD '{fts_extension_path()}'")
+        return cls(con, path)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self.con.cursor()
+            self._local.cursor = cur
+            with self._lock:
+                self._cursors.append(cur)
+        return cur
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+        self.con.close()

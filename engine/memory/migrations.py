@@ -1,0 +1,109 @@
+"""The schema's history: numbered migrations, applied in order and recorded in ``migrations``.
+
+Each migration is a plain function taking a DuckDB connection. Add new ones at the end; never
+edit one that has shipped, because existing data directories have already run it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_DIM = 384
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register ``fn`` as the next migration; its name is its identity in the database."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: duckdb.DuckDBPyConnection) -> None:
+    # No PRIMARY KEY / UNIQUE constraints: DuckDB turns updates of rows with list columns into
+    # delete+insert, which trips ART constraints; ids come from sequences and are unique anyway.
+    db.execute(
+        f"""
+        CREATE SEQUENCE agents_seq START 1;
+        CREATE TABLE agents (
+            id BIGINT NOT NULL DEFAULT nextval('agents_seq'),
+            name VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            settings JSON
+        );
+        CREATE SEQUENCE messages_seq START 1;
+        CREATE TABLE messages (
+            id BIGINT NOT NULL DEFAULT nextval('messages_seq'),
+            agent_id BIGINT NOT NULL,
+            role VARCHAR NOT NULL CHECK (role IN ('user', 'assistant', 'system', 'function')),
+            name VARCHAR,
+            content VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            embedding FLOAT[{EMBEDDING_DIM}]
+        );
+        CREATE TABLE core_blocks (
+            agent_id BIGINT NOT NULL,
+            label VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE core_block_versions (
+            agent_id BIGINT NOT NULL,
+            label VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            value VARCHAR NOT NULL,
+            char_limit INTEGER NOT NULL,
+            author VARCHAR NOT NULL CHECK (author IN ('model', 'user', 'system')),
+            reason VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE passages_seq START 1;
+        CREATE TABLE archival_passages (
+            id BIGINT NOT NULL DEFAULT nextval('passages_seq'),
+            agent_id BIGINT NOT NULL,
+            text VARCHAR NOT NULL,
+            source VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            embedding FLOAT[{EMBEDDING_DIM}] NOT NULL
+        );
+        CREATE SEQUENCE events_seq START 1;
+        CREATE TABLE timeline_events (
+            id BIGINT NOT NULL DEFAULT nextval('events_seq'),
+            agent_id BIGINT,
+            at TIMESTAMP NOT NULL,
+            kind VARCHAR NOT NULL,
+            payload JSON
+        );
+        """
+    )
+
+
+@migration
+def m002_fts_state(db: duckdb.DuckDBPyConnection) -> None:
+    # Rows with id above covered_max_id are not in the fts index yet; searches scan them directly.
+    db.execute("CREATE TABLE fts_state (table_name VARCHAR NOT NULL, covered_max_id BIGINT NOT NULL)")
+    db.execute("INSERT INTO fts_state VALUES ('messages', 0)")
+
+
+def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
+    """Run every migration not yet recorded, each in its own transaction; return their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations").fetchall()}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        db.execute("BEGIN")
+        fn(db)
+        db.execute("INSERT INTO migrations VALUES (?, now())", [fn.__name__])
+        db.execute("COMMIT")
+        log.info("applied migration %s", fn.__name__)
+        applied.append(fn.__name__)
+    return applied
