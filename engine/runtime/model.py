@@ -212,6 +212,15 @@ class ModelRuntime:
         self.llama.close()
 
 
+def parse_json_output(text: str):
+    """Parse grammar-constrained output.
+
+    Byte-fallback tokens can slip a raw control character into a JSON string past llama.cpp's
+    grammar, so strings are parsed leniently (``strict=False``); anything else must be JSON.
+    """
+    return json.loads(text, strict=False)
+
+
 def _round_up(n: int) -> int:
     size = MIN_N_CTX
     while size < n:
