@@ -17,6 +17,14 @@ from engine.runtime.settings import RuntimeSettings
 log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = "You are a helpful, friendly assistant. Answer briefly and truthfully."
+# A base model without a chat template learns the turn pattern from examples, and tends to run
+# past the end of its turn: it gets these examples and its reply ends at the first line break.
+BASE_MODEL_EXAMPLES = (
+    ("user", "Hi! How are you today?"),
+    ("assistant", "I'm doing well, thank you for asking! How can I help you?"),
+    ("user", "What is the capital of Italy?"),
+    ("assistant", "The capital of Italy is Rome."),
+)
 MAX_REPLY_TOKENS = 256
 
 
@@ -53,15 +61,24 @@ class Engine:
         prompt = self._prompt_tokens(runtime)
         stats = GenerationStats()
         for piece in runtime.stream(prompt, max_tokens=MAX_REPLY_TOKENS, sampling=sampling,
-                                    cancel=cancel, stats=stats):
+                                    cancel=cancel, stats=stats, stop_strings=self._stops(runtime)):
             yield TokenEvent(piece)
         reply = stats.text.strip()
         self._history.append(("assistant", reply))
         yield DoneEvent(reply, stats.stop_reason, stats.generated_tokens, stats.tokens_per_second, stats.total_ms)
 
+    @staticmethod
+    def _is_base_model(runtime: ModelRuntime) -> bool:
+        return runtime.model_file.header.chat_template is None
+
+    def _stops(self, runtime: ModelRuntime) -> tuple[str, ...]:
+        return ("\n",) if self._is_base_model(runtime) else ()
+
     def _prompt_tokens(self, runtime: ModelRuntime) -> list[int]:
         fmt = runtime.chat_format
-        system = runtime.bos_tokens + runtime.tokenize(fmt.render("system", SYSTEM_PROMPT))
+        examples = BASE_MODEL_EXAMPLES if self._is_base_model(runtime) else ()
+        system_text = fmt.render("system", SYSTEM_PROMPT) + "".join(fmt.render(r, c) for r, c in examples)
+        system = runtime.bos_tokens + runtime.tokenize(system_text)
         tail = runtime.tokenize(fmt.generation_prompt)
         runtime.require_room(len(system) + len(tail), MAX_REPLY_TOKENS // 4)
         budget = runtime.n_ctx - len(system) - len(tail) - MAX_REPLY_TOKENS

@@ -22,7 +22,7 @@ from engine.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
-MIN_N_CTX = 128
+MIN_N_CTX = 16
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,9 @@ class ModelRuntime:
 
     def stream(self, prompt_tokens: Sequence[int], *, max_tokens: int = 256,
                sampling: SamplingParams = SamplingParams(), grammar=None,
-               cancel: CancelFlag | None = None, stats: GenerationStats | None = None) -> Iterator[str]:
-        """Yield the reply as text pieces; stops at a stop token, ``max_tokens`` or ``cancel``.
+               cancel: CancelFlag | None = None, stats: GenerationStats | None = None,
+               stop_strings: Sequence[str] = ()) -> Iterator[str]:
+        """Yield the reply as text pieces; stops at a stop token or string, ``max_tokens`` or ``cancel``.
 
         The KV cache keeps its longest common prefix with ``prompt_tokens``, so a caller that
         keeps the cache in line with its prompt (the KV pager) pays only for new tokens.
@@ -172,6 +173,7 @@ class ModelRuntime:
         max_tokens = min(max_tokens, room)
         stats.prompt_tokens = len(prompt_tokens)
         start, decoder, pieces = time.perf_counter(), codecs.getincrementaldecoder("utf-8")("replace"), []
+        stopper = _StopStrings(stop_strings)
         stats.stop_reason = "length"
         tokens = self.llama.generate(
             list(prompt_tokens), top_k=sampling.top_k, top_p=sampling.top_p, min_p=sampling.min_p,
@@ -184,10 +186,13 @@ class ModelRuntime:
                     stats.stop_reason = "stop"
                     break
                 stats.generated_tokens += 1
-                piece = decoder.decode(self.llama.detokenize([token]))
+                piece, stopped = stopper.feed(decoder.decode(self.llama.detokenize([token])))
                 if piece:
                     pieces.append(piece)
                     yield piece
+                if stopped:
+                    stats.stop_reason = "stop"
+                    break
                 if cancel is not None and cancel.is_set:
                     stats.stop_reason = "cancelled"
                     break
@@ -219,6 +224,26 @@ def parse_json_output(text: str):
     grammar, so strings are parsed leniently (``strict=False``); anything else must be JSON.
     """
     return json.loads(text, strict=False)
+
+
+class _StopStrings:
+    """Holds back text that may be the start of a stop string, and cuts at one."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+
+    def feed(self, piece: str) -> tuple[str, bool]:
+        if not self.stops:
+            return piece, False
+        text = self.pending + piece
+        cut = min((text.find(s) for s in self.stops if s in text), default=-1)
+        if cut >= 0:
+            self.pending = ""
+            return text[:cut], True
+        keep = max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
+        self.pending = text[len(text) - keep:] if keep else ""
+        return text[: len(text) - keep], False
 
 
 def _round_up(n: int) -> int:

@@ -86,3 +86,11 @@ def _assert_matches(value, spec: dict) -> None:
         assert set(value) == set(spec["required"])
         for key, sub in spec["properties"].items():
             _assert_matches(value[key], sub)
+
+
+def test_stop_string_ends_the_reply_before_it(runtime):
+    stats = GenerationStats()
+    text = runtime.generate_text(_prompt(runtime, "Write three lines of a poem."), max_tokens=80,
+                                 sampling=GREEDY, stats=stats, stop_strings=("\n",))
+    assert "\n" not in text
+    assert text == stats.text
