@@ -1,0 +1,169 @@
+"""The memory functions the model calls. Each docstring is written for the model: it becomes
+the function's description in the system prompt and its JSON schema.
+
+Results go back to the model as JSON, so stored text (which may imitate a call or a system
+message) always arrives as quoted data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from engine.agent.call_parser import FunctionCall
+from engine.agent.function_schema import FunctionSpec, spec_for
+from engine.errors import LlmosError
+
+log = logging.getLogger(__name__)
+
+SEND_MESSAGE = "send_message"
+HEARTBEAT = "request_heartbeat"
+
+
+@dataclass(frozen=True)
+class FunctionContext:
+    """What a memory function may touch: one agent's memory."""
+
+    store: object  # engine.memory.store.MemoryStore
+    agent_id: int
+    page_size: int = 5
+    near_duplicate: float = 0.95
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    name: str
+    ok: bool
+    text: str
+
+
+def send_message(ctx: FunctionContext, message: str) -> str:
+    """Send a message to the user. This is the only way the user sees what you say.
+
+    Args:
+        message: the message text, in your persona's voice
+    """
+    return json.dumps({"status": "sent"})
+
+
+def core_memory_append(ctx: FunctionContext, label: str, content: str) -> str:
+    """Add a line to a core memory block (always in view). Use it for lasting facts.
+
+    Args:
+        label: the block: "human" (about the user) or "persona" (about you)
+        content: the text to add
+    """
+    block = ctx.store.core.append(ctx.agent_id, label, "\n" + content.strip(), author="model", reason="core_memory_append")
+    return json.dumps({"status": "ok", "block": label, "chars": len(block.value), "limit": block.limit})
+
+
+def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_content: str) -> str:
+    """Replace text in a core memory block, e.g. when a fact about the user changed.
+
+    Args:
+        label: the block: "human" or "persona"
+        old_content: the exact text to replace
+        new_content: the new text (empty to delete)
+    """
+    block = ctx.store.core.replace(ctx.agent_id, label, old_content, new_content, author="model",
+                                   reason="core_memory_replace")
+    return json.dumps({"status": "ok", "block": label, "chars": len(block.value), "limit": block.limit})
+
+
+def conversation_search(ctx: FunctionContext, query: str, page: int = 1) -> str:
+    """Search the whole past conversation (recall memory) by words.
+
+    Args:
+        query: words to look for
+        page: result page, starting at 1
+    """
+    return _page_json(ctx.store.recall.search_text(ctx.agent_id, query, max(1, page), ctx.page_size))
+
+
+def conversation_search_date(ctx: FunctionContext, start_date: str, end_date: str, page: int = 1) -> str:
+    """Search the past conversation by date range.
+
+    Args:
+        start_date: first day, as YYYY-MM-DD
+        end_date: last day, as YYYY-MM-DD
+        page: result page, starting at 1
+    """
+    start, end = _parse_day(start_date), _parse_day(end_date) + timedelta(days=1)
+    return _page_json(ctx.store.recall.search_date(ctx.agent_id, start, end, None, max(1, page), ctx.page_size))
+
+
+def archival_memory_insert(ctx: FunctionContext, content: str) -> str:
+    """Save a passage to archival memory (unlimited, searchable by meaning) for later.
+
+    Args:
+        content: the text to save
+    """
+    duplicate = ctx.store.archival.find_near_duplicate(ctx.agent_id, content, ctx.near_duplicate)
+    if duplicate is not None:
+        return json.dumps({"status": "skipped", "reason": "already stored", "id": duplicate.id})
+    passage = ctx.store.archival.insert(ctx.agent_id, content, source="model")
+    return json.dumps({"status": "ok", "id": passage.id})
+
+
+def archival_memory_search(ctx: FunctionContext, query: str, page: int = 1) -> str:
+    """Search archival memory by meaning.
+
+    Args:
+        query: what to look for
+        page: result page, starting at 1
+    """
+    return _page_json(ctx.store.archival.search(ctx.agent_id, query, max(1, page), ctx.page_size))
+
+
+ALL_FUNCTIONS = (send_message, core_memory_append, core_memory_replace, conversation_search,
+                 conversation_search_date, archival_memory_insert, archival_memory_search)
+
+
+def function_specs(max_message_chars: int = 1000, max_text_chars: int = 1000) -> dict[str, FunctionSpec]:
+    """Specs of every memory function; string lengths bound what the grammar lets through."""
+    limits = {"message": max_message_chars, "content": max_text_chars, "old_content": max_text_chars,
+              "new_content": max_text_chars, "query": 200, "label": 20, "start_date": 10, "end_date": 10}
+    specs = {fn.__name__: spec_for(fn, max_lengths=limits) for fn in ALL_FUNCTIONS}
+    return {name: spec if name == SEND_MESSAGE else _with_heartbeat(spec) for name, spec in specs.items()}
+
+
+def _with_heartbeat(spec: FunctionSpec) -> FunctionSpec:
+    """Every function but send_message may ask to run again and see its result."""
+    heartbeat = {"type": "boolean", "description": "true to see the result and act again before replying"}
+    parameters = dict(spec.parameters, properties={**spec.parameters["properties"], HEARTBEAT: heartbeat})
+    return replace(spec, parameters=parameters)
+
+
+def wants_heartbeat(call: FunctionCall) -> bool:
+    return bool(call.arguments.get(HEARTBEAT, False))
+
+
+def dispatch(call: FunctionCall, specs: dict[str, FunctionSpec], ctx: FunctionContext) -> FunctionResult:
+    """Run ``call``; any failure becomes an error result for the model, never an exception."""
+    try:
+        arguments = {k: v for k, v in call.arguments.items() if k != HEARTBEAT}
+        return FunctionResult(call.name, True, specs[call.name].fn(ctx, **arguments))
+    except LlmosError as exc:
+        return FunctionResult(call.name, False, json.dumps({"error": str(exc)}))
+    except (ValueError, TypeError, KeyError) as exc:
+        return FunctionResult(call.name, False, json.dumps({"error": f"bad arguments: {exc}"[:300]}))
+    except Exception as exc:  # a failing call must not end the turn
+        log.exception("function %s failed", call.name)
+        return FunctionResult(call.name, False, json.dumps({"error": f"{call.name} failed: {exc}"[:300]}))
+
+
+def _page_json(page) -> str:
+    return json.dumps({
+        "page": page.page, "pages": page.pages, "total": page.total,
+        "results": [{"id": h.id, "time": f"{h.created_at:%Y-%m-%d %H:%M}", "from": h.name or h.role or h.tier,
+                     "text": h.text} for h in page.items],
+    })
+
+
+def _parse_day(text: str) -> datetime:
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d")
+    except ValueError:
+        raise ValueError(f"dates must look like 2024-05-31, not {text[:20]!r}") from None
