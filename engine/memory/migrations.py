@@ -92,6 +92,21 @@ def m002_fts_state(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("INSERT INTO fts_state VALUES ('messages', 0)")
 
 
+@migration
+def m003_context_state(db: duckdb.DuckDBPyConnection) -> None:
+    # Which messages are in an agent's window (those from queue_start_id on) and its summary.
+    db.execute(
+        """
+        CREATE TABLE context_state (
+            agent_id BIGINT NOT NULL,
+            queue_start_id BIGINT NOT NULL,
+            summary VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

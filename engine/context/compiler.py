@@ -1,0 +1,89 @@
+"""Compile the main context into segments with exact token counts.
+
+Each segment is rendered with the model's turn markup and tokenised on its own, with a small
+cache so an unchanged segment is never tokenised twice.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from engine.context.segments import CORE, MESSAGE, PRESSURE, RECALLED, SUMMARY, SYSTEM, Segment
+from engine.memory.types import CoreBlock, Message
+from engine.runtime.model import ModelRuntime
+
+PRESSURE_NOTE = ("Memory pressure: the window is {percent}% full. Older messages will soon leave it; "
+                 "save what matters to core or archival memory.")
+
+
+@dataclass(frozen=True)
+class ContextParts:
+    """Everything the window shows this step, before rendering."""
+
+    system: str
+    core: tuple[CoreBlock, ...]
+    summary: str
+    recalled: str
+    messages: tuple[Message, ...]
+    pressure_percent: int | None = None
+
+
+class ContextCompiler:
+    """Renders and tokenises segments; the token cache makes recompiling each step cheap."""
+
+    def __init__(self, runtime: ModelRuntime, cache_size: int = 4096) -> None:
+        self.runtime = runtime
+        self._cache: OrderedDict[tuple[str, str], tuple[int, ...]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def compile(self, parts: ContextParts) -> list[Segment]:
+        bos = tuple(self.runtime.bos_tokens)
+        system = self.segment("system", SYSTEM, "system", parts.system)
+        segments = [Segment(system.key, system.kind, system.text, bos + system.tokens)]
+        segments += [self.segment(f"core:{b.label}", CORE, "system", render_block(b)) for b in parts.core]
+        if parts.summary:
+            segments.append(self.segment("summary", SUMMARY, "system", f"Summary of earlier conversation:\n{parts.summary}"))
+        if parts.recalled:
+            segments.append(self.segment("recalled", RECALLED, "system", parts.recalled))
+        segments += [self.message_segment(m) for m in parts.messages]
+        if parts.pressure_percent is not None:
+            note = PRESSURE_NOTE.format(percent=parts.pressure_percent)
+            segments.append(self.segment("pressure", PRESSURE, "system", note))
+        return segments
+
+    def message_segment(self, message: Message) -> Segment:
+        return self.segment(f"msg:{message.id}", MESSAGE, message.role, render_message(message))
+
+    def segment(self, key: str, kind: str, role: str, content: str) -> Segment:
+        text = self.runtime.chat_format.render(role, content)
+        return Segment(key, kind, text, self._tokens(role, text))
+
+    def generation_tokens(self) -> list[int]:
+        return list(self._tokens("generation", self.runtime.chat_format.generation_prompt))
+
+    def _tokens(self, role: str, text: str) -> tuple[int, ...]:
+        key = (role, text)
+        tokens = self._cache.get(key)
+        if tokens is None:
+            tokens = tuple(self.runtime.tokenize(text))
+            self._cache[key] = tokens
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return tokens
+
+
+def render_block(block: CoreBlock) -> str:
+    """A core block with its fill level, so the model sees how much room is left."""
+    return f'<{block.label} chars="{len(block.value)}/{block.limit}">\n{block.value}\n</{block.label}>'
+
+
+def render_message(message: Message) -> str:
+    stamp = f"{message.created_at:%Y-%m-%d %H:%M}"
+    if message.role == "user":
+        return f"[{stamp}] {message.name or 'user'}: {message.content}"
+    if message.role == "function":
+        return f"[{stamp}] function {message.name} returned: {message.content}"
+    return message.content
