@@ -1,0 +1,185 @@
+"""One turn of the LLM-OS loop: store, page in, compile, sync the KV cache, call, dispatch.
+
+The user's message is durable in recall storage before the model sees it. The model answers
+with function calls under a grammar; non-message calls chain (heartbeats) up to a bound, and the
+last step admits only send_message, so every turn ends with a reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from importlib.resources import files
+from typing import Iterator
+
+from engine.agent.call_parser import CallError, parse_call
+from engine.agent.eviction import Summariser, evict
+from engine.agent.function_schema import calls_schema, describe
+from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs, wants_heartbeat
+from engine.agent.message_stream import MessageStream
+from engine.agent.page_in import page_in
+from engine.agent.settings import AgentSettings
+from engine.context.compiler import ContextCompiler, ContextParts
+from engine.context.queue import Pressure, pressure
+from engine.context.segments import Segment, tokens_by_kind, total_tokens
+from engine.context.state import ContextState, ContextStateStore
+from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
+                           TokenEvent, TurnEvent)
+from engine.runtime.model import CancelFlag, GenerationStats
+
+log = logging.getLogger(__name__)
+
+
+def system_prompt(agent_name: str, specs) -> str:
+    template = files("engine.agent").joinpath("prompts/system.txt").read_text(encoding="utf-8")
+    return template.format(agent_name=agent_name, functions=describe(list(specs.values())))
+
+
+class AgentLoop:
+    """Runs turns for the agents of one memory store on one model."""
+
+    def __init__(self, runtime, store, pager=None, settings: AgentSettings = AgentSettings()) -> None:
+        self.runtime, self.store, self.pager, self.settings = runtime, store, pager, settings
+        self.compiler = ContextCompiler(runtime)
+        self.states = ContextStateStore(store.db)
+        self.specs = function_specs(settings.max_message_chars)
+        self._grammars = {
+            False: runtime.grammar_for_schema(calls_schema(list(self.specs.values()))),
+            True: runtime.grammar_for_schema(calls_schema([self.specs[SEND_MESSAGE]])),
+        }
+        self.summarise = Summariser(runtime, pager, settings.summary_chars, settings.summary_max_tokens,
+                                    settings.summarise_with_model)
+        self.budget = runtime.n_ctx - settings.reply_reserve_tokens
+        self._recalled: dict[int, str] = {}
+
+    # -- the turn -------------------------------------------------------------------------------
+
+    def turn(self, agent_id: int, text: str, cancel: CancelFlag | None = None,
+             name: str | None = None, created_at: datetime | None = None) -> Iterator[TurnEvent]:
+        message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
+        yield MemoryEvent("message_stored", {"message_id": message.id, "role": "user"})
+        self._start_queue(agent_id, message.id)
+        yield from self.page_in_for(agent_id, text, message.id)
+        reply, must_reply, stats = "", False, GenerationStats()
+        for step in range(1, self.settings.max_steps + 1):
+            force = must_reply or step == self.settings.max_steps
+            segments = yield from self._prepare(agent_id)
+            result = yield from self._step(agent_id, segments, force, step, cancel, stats)
+            if result is None or stats.stop_reason == "cancelled":
+                break
+            call, done_reply = result
+            if done_reply is not None:
+                reply = done_reply
+                break
+            must_reply = not wants_heartbeat(call) if call else False
+        yield DoneEvent(reply, stats.stop_reason or "stop", stats.generated_tokens,
+                        stats.tokens_per_second, stats.total_ms)
+
+    def page_in_for(self, agent_id: int, query: str, message_id: int | None = None) -> Iterator[TurnEvent]:
+        in_context = {m.id for m in self._queue(agent_id)}
+        limit = int(self.runtime.n_ctx * self.settings.recalled_fraction)
+        paged = page_in(self.store, agent_id, query, in_context, limit, self.runtime.count_tokens,
+                        exclude_message_id=message_id)
+        self._recalled[agent_id] = paged.text
+        yield MemoryEvent("page_in", {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
+
+    def _start_queue(self, agent_id: int, message_id: int) -> None:
+        if self.states.get(agent_id).queue_start_id == 0:
+            self.states.set(agent_id, ContextState(message_id, ""))
+
+    def _queue(self, agent_id: int):
+        start = self.states.get(agent_id).queue_start_id
+        return self.store.recall.range(agent_id, after_id=start - 1, limit=100_000) if start else []
+
+    # -- context ----------------------------------------------------------------------------------
+
+    def compile(self, agent_id: int, pressure_percent: int | None = None) -> list[Segment]:
+        """The window as it stands now (also used by the UI's context bar)."""
+        agent = self.store.agents.get(agent_id)
+        state = self.states.get(agent_id)
+        parts = ContextParts(system_prompt(agent.name, self.specs), tuple(self.store.core.blocks(agent_id)),
+                             state.summary, self._recalled.get(agent_id, ""), tuple(self._queue(agent_id)),
+                             pressure_percent)
+        return self._fit_messages(self.compiler.compile(parts))
+
+    def _fit_messages(self, segments: list[Segment]) -> list[Segment]:
+        """A huge message (a 1 MB paste) is shown cut; the whole of it stays in recall storage."""
+        limit = int(self.runtime.n_ctx * self.settings.message_fraction)
+        out = []
+        for seg in segments:
+            if seg.kind == "message" and seg.n_tokens > limit:
+                keep = self.runtime.detokenize(seg.tokens[: limit - 40])
+                note = " … [cut here: the full message is in recall storage]"
+                seg = self.compiler.segment(seg.key, seg.kind, "user", keep + note)
+            out.append(seg)
+        return out
+
+    def _prepare(self, agent_id: int):
+        segments = self.compile(agent_id)
+        used = total_tokens(segments) + len(self.compiler.generation_tokens())
+        level = pressure(used, self.budget)
+        if level is Pressure.FULL:
+            yield from self._evict(agent_id, segments)
+            segments = self.compile(agent_id)
+        elif level is Pressure.WARN:
+            segments = self.compile(agent_id, pressure_percent=round(100 * used / self.budget))
+        return segments
+
+    def _evict(self, agent_id: int, segments: list[Segment]) -> Iterator[TurnEvent]:
+        state = self.states.get(agent_id)
+        eviction = evict(self.store, agent_id, state, self._queue(agent_id), segments, self.budget, self.summarise)
+        if eviction is None:
+            return
+        self.states.set(agent_id, eviction.state)
+        yield MemoryEvent("evicted", {"message_ids": list(eviction.evicted_ids), "tokens": eviction.evicted_tokens})
+        yield MemoryEvent("summarised", {"summary": eviction.state.summary, "method": eviction.summary_method})
+
+    # -- one model step ---------------------------------------------------------------------------
+
+    def _step(self, agent_id: int, segments: list[Segment], force_reply: bool, step: int,
+              cancel: CancelFlag | None, stats: GenerationStats):
+        sync = self.pager.sync(segments) if self.pager else None
+        yield self._context_event(segments, sync)
+        prompt = [t for s in segments for t in s.tokens] + self.compiler.generation_tokens()
+        stream, step_stats = MessageStream(), GenerationStats()
+        for piece in self.runtime.stream(prompt, max_tokens=self.settings.reply_reserve_tokens,
+                                         sampling=self.settings.sampling, grammar=self._grammars[force_reply],
+                                         cancel=cancel, stats=step_stats):
+            visible = stream.feed(piece)
+            if visible:
+                yield TokenEvent(visible)
+        _merge(stats, step_stats)
+        raw = step_stats.text.strip()
+        self.store.recall.append(agent_id, "assistant", raw, name="call")
+        if step_stats.stop_reason == "cancelled":
+            return None
+        call = parse_call(raw, self.specs)
+        if isinstance(call, CallError):
+            yield from self._record_result(agent_id, "error", False, json.dumps({"error": call.message}), step)
+            return None, None
+        yield FunctionCallEvent(call.name, call.arguments, step)
+        if call.name == SEND_MESSAGE:
+            return call, call.arguments["message"]
+        result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
+        yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
+        return call, None
+
+    def _record_result(self, agent_id: int, name: str, ok: bool, text: str, step: int) -> Iterator[TurnEvent]:
+        self.store.recall.append(agent_id, "function", text, name=name)
+        yield FunctionResultEvent(name, ok, text, step)
+        if ok and name.startswith(("core_memory", "archival_memory_insert")):
+            yield MemoryEvent("core_edit" if name.startswith("core") else "archival_insert", {"function": name})
+
+    def _context_event(self, segments: list[Segment], sync) -> ContextEvent:
+        return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
+                            int(0.7 * self.budget),
+                            evaluated_tokens=getattr(sync, "evaluated", 0), reused_tokens=getattr(sync, "reused", 0),
+                            prompt_ms=getattr(sync, "ms", 0.0))
+
+
+def _merge(total: GenerationStats, step: GenerationStats) -> None:
+    total.generated_tokens += step.generated_tokens
+    total.total_ms += step.total_ms
+    total.first_token_ms = total.first_token_ms or step.first_token_ms
+    total.stop_reason = step.stop_reason

@@ -1,0 +1,20 @@
+"""Per-agent behaviour of the loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.runtime.model import SamplingParams
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    max_steps: int = 5                 # function calls per turn (heartbeat chain bound)
+    max_message_chars: int = 600       # longest send_message the grammar admits
+    reply_reserve_tokens: int = 320    # room kept free in the window for the model's output
+    recalled_fraction: float = 0.12    # share of the window for automatically paged-in memories
+    message_fraction: float = 0.25     # a single message never takes more of the window than this
+    summary_chars: int = 700           # bound of the recursive summary
+    summarise_with_model: bool = True  # False: extractive summaries only (fast, deterministic)
+    summary_max_tokens: int = 200
+    sampling: SamplingParams = SamplingParams(temperature=0.7, repeat_penalty=1.05)
