@@ -1,96 +1,201 @@
-"""The engine's public facade: the one object the desktop and the CLI talk to."""
+"""The engine's public facade: the one object the desktop and the CLI talk to.
+
+It owns the memory store (and with it the data directory's lock), the model, the KV pager and
+the agent loop. Calls are meant to come from one worker thread; ``load_model`` may run on a
+background thread while the memory is already usable.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+from engine.agent.settings import AgentSettings
 from engine.errors import InputError
-from engine.events import DoneEvent, TokenEvent, TurnEvent
-from engine.paths import default_data_dir
-from engine.runtime.model import CancelFlag, GenerationStats, ModelRuntime, SamplingParams
+from engine.events import ContextEvent, DoneEvent, TurnEvent
+from engine.memory.store import MemoryStore
+from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
+from engine.paths import default_cache_dir, default_data_dir
+from engine.runtime.model import CancelFlag, ModelRuntime
 from engine.runtime.model_file import ProgressFn
 from engine.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
-SYSTEM_PROMPT = "You are a helpful, friendly assistant. Answer briefly and truthfully."
-# A base model without a chat template learns the turn pattern from examples, and tends to run
-# past the end of its turn: it gets these examples and its reply ends at the first line break.
-BASE_MODEL_EXAMPLES = (
-    ("user", "Hi! How are you today?"),
-    ("assistant", "I'm doing well, thank you for asking! How can I help you?"),
-    ("user", "What is the capital of Italy?"),
-    ("assistant", "The capital of Italy is Rome."),
-)
-MAX_REPLY_TOKENS = 256
+MAX_MESSAGE_CHARS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an engine call changed, so each view redraws only what it shows."""
+
+    messages: bool = False
+    core: bool = False
+    archival: bool = False
+    agents: bool = False
+    timeline: bool = False
 
 
 class Engine:
-    """Owns the model and the data directory; every engine call goes through here."""
+    """Everything llmos does, for one data directory."""
 
     def __init__(self, data_dir: Path | None = None, settings: RuntimeSettings = RuntimeSettings(),
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, agent_settings: AgentSettings = AgentSettings(),
+                 paging_mode: str = "fast", embedder=None) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
-        self.settings = settings
-        self.cache_dir = cache_dir
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.settings, self.agent_settings, self.paging_mode = settings, agent_settings, paging_mode
+        self.store = MemoryStore.open(self.data_dir, embedder=embedder)
         self._runtime: ModelRuntime | None = None
+        self._pager = None
+        self._loop = None
+        self._restored: set[int] = set()
         self._load_lock = threading.Lock()
-        self._history: list[tuple[str, str]] = []
+
+    # -- model ------------------------------------------------------------------------------------
 
     def load_model(self, progress: ProgressFn | None = None) -> ModelRuntime:
-        """Load the model once (safe to call from a background thread)."""
+        """Load the model, the KV pager and the loop once (safe from a background thread)."""
         with self._load_lock:
             if self._runtime is None:
-                self._runtime = ModelRuntime(self.settings, progress, self.cache_dir)
+                from engine.agent.loop import AgentLoop
+                from engine.runtime.kv_pager import KVPager
+
+                runtime = ModelRuntime(self.settings, progress, self.cache_dir)
+                self._pager = KVPager(runtime, mode=self.paging_mode, state_dir=self.cache_dir / "kv")
+                self._loop = AgentLoop(runtime, self.store, self._pager, self.agent_settings)
+                self._runtime = runtime
             return self._runtime
 
     @property
     def runtime(self) -> ModelRuntime:
         return self.load_model()
 
-    def send(self, text: str, cancel: CancelFlag | None = None,
-             sampling: SamplingParams = SamplingParams()) -> Iterator[TurnEvent]:
-        """Answer ``text``: yields token events, then one :class:`DoneEvent`."""
-        if not text.strip():
-            raise InputError("the message is empty")
-        runtime = self.runtime
-        self._history.append(("user", text))
-        prompt = self._prompt_tokens(runtime)
-        stats = GenerationStats()
-        for piece in runtime.stream(prompt, max_tokens=MAX_REPLY_TOKENS, sampling=sampling,
-                                    cancel=cancel, stats=stats, stop_strings=self._stops(runtime)):
-            yield TokenEvent(piece)
-        reply = stats.text.strip()
-        self._history.append(("assistant", reply))
-        yield DoneEvent(reply, stats.stop_reason, stats.generated_tokens, stats.tokens_per_second, stats.total_ms)
+    @property
+    def loop(self):
+        self.load_model()
+        return self._loop
 
-    @staticmethod
-    def _is_base_model(runtime: ModelRuntime) -> bool:
-        return runtime.model_file.header.chat_template is None
+    # -- agents -----------------------------------------------------------------------------------
 
-    def _stops(self, runtime: ModelRuntime) -> tuple[str, ...]:
-        return ("\n",) if self._is_base_model(runtime) else ()
+    def agent(self, name: str = "default") -> Agent:
+        return self.store.agents.ensure_default() if name == "default" else self.store.agents.get_by_name(name)
 
-    def _prompt_tokens(self, runtime: ModelRuntime) -> list[int]:
-        fmt = runtime.chat_format
-        examples = BASE_MODEL_EXAMPLES if self._is_base_model(runtime) else ()
-        system_text = fmt.render("system", SYSTEM_PROMPT) + "".join(fmt.render(r, c) for r, c in examples)
-        system = runtime.bos_tokens + runtime.tokenize(system_text)
-        tail = runtime.tokenize(fmt.generation_prompt)
-        runtime.require_room(len(system) + len(tail), MAX_REPLY_TOKENS // 4)
-        budget = runtime.n_ctx - len(system) - len(tail) - MAX_REPLY_TOKENS
-        turns: list[int] = []
-        for role, content in reversed(self._history):
-            tokens = runtime.tokenize(fmt.render(role, content))
-            if turns and len(tokens) + len(turns) > budget:
-                break
-            turns = tokens[-max(budget, 1):] + turns
-        return system + turns + tail
+    def agents(self) -> list[Agent]:
+        self.store.agents.ensure_default()
+        return self.store.agents.list()
+
+    def create_agent(self, name: str, persona: str | None = None, human: str | None = None) -> Agent:
+        kwargs = {k: v for k, v in (("persona", persona), ("human", human)) if v}
+        return self.store.agents.create(name, **kwargs)
+
+    def rename_agent(self, name: str, new_name: str) -> Agent:
+        agent = self.agent(name)
+        self.store.agents.rename(agent.id, new_name)
+        return self.store.agents.get(agent.id)
+
+    def delete_agent(self, name: str) -> None:
+        self.store.agents.delete(self.agent(name).id)
+
+    # -- the conversation -------------------------------------------------------------------------
+
+    def send(self, text: str, agent: str = "default", cancel: CancelFlag | None = None,
+             name: str | None = None, created_at: datetime | None = None) -> Iterator[TurnEvent]:
+        """Answer ``text``: yields events (tokens, calls, results, memory, context), then DoneEvent.
+
+        The message is stored durably before the model sees it.
+        """
+        text = clean_text(text)
+        agent_id = self.agent(agent).id
+        self._restore_once(agent_id)
+        for event in self.loop.turn(agent_id, text, cancel, name=name, created_at=created_at):
+            yield event
+            if isinstance(event, DoneEvent):
+                self._after_turn(agent_id)
+
+    def _restore_once(self, agent_id: int) -> None:
+        if agent_id in self._restored:
+            return
+        self._restored.add(agent_id)
+        try:
+            self._pager.restore(self.loop.compile(agent_id)) if self._pager else None
+        except Exception:  # a state file is a cache: never trusted, never fatal
+            log.exception("saved KV state not restored")
+
+    def _after_turn(self, agent_id: int) -> None:
+        try:
+            self.store.message_vectors.embed_pending()
+            if self._pager:
+                self._pager.save(self.loop.compile(agent_id))
+        except Exception:
+            log.exception("post-turn upkeep failed; it will be retried next turn")
+
+    def history(self, agent: str = "default", before_id: int | None = None, limit: int = 50) -> list[Message]:
+        return self.store.recall.range(self.agent(agent).id, before_id=before_id, limit=limit)
+
+    def context_report(self, agent: str = "default") -> ContextEvent:
+        from engine.context.segments import tokens_by_kind, total_tokens
+
+        segments = self.loop.compile(self.agent(agent).id)
+        return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
+                            int(0.7 * self.loop.budget))
+
+    # -- memory -----------------------------------------------------------------------------------
+
+    def core_blocks(self, agent: str = "default") -> list[CoreBlock]:
+        return self.store.core.blocks(self.agent(agent).id)
+
+    def edit_core(self, label: str, value: str, agent: str = "default", reason: str = "edited by the user") -> CoreBlock:
+        return self.store.core.set(self.agent(agent).id, label, value, author="user", reason=reason)
+
+    def core_history(self, label: str, agent: str = "default") -> list[BlockVersion]:
+        return self.store.core.history(self.agent(agent).id, label)
+
+    def revert_core(self, label: str, version: int, agent: str = "default") -> CoreBlock:
+        return self.store.core.revert(self.agent(agent).id, label, version, author="user")
+
+    def search(self, query: str, tier: str = "recall", agent: str = "default", page: int = 1,
+               page_size: int = 10) -> Page[Hit]:
+        agent_id = self.agent(agent).id
+        if tier == "archival":
+            return self.store.archival.search(agent_id, query, page, page_size)
+        return self.store.recall.search_text(agent_id, query, page, page_size)
+
+    def timeline(self, agent: str = "default", kinds: tuple[str, ...] | None = None, limit: int = 200,
+                 offset: int = 0) -> list[Event]:
+        return self.store.timeline.query(self.agent(agent).id, kinds=kinds, limit=limit, offset=offset,
+                                         newest_first=True)
+
+    def insert_passage(self, text: str, agent: str = "default", source: str = "user"):
+        return self.store.archival.insert(self.agent(agent).id, clean_text(text), source=source)
+
+    def import_files(self, paths: list[Path], agent: str = "default",
+                     progress: Callable[[int, int], None] | None = None):
+        from engine.memory.importer import import_files
+
+        return import_files(self.store.archival, self.agent(agent).id, paths, progress)
 
     def close(self) -> None:
+        if self._pager is not None:
+            self._pager.close()
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+        self.store.close()
+
+
+def clean_text(text: str | bytes) -> str:
+    """Accept what a user may paste: invalid UTF-8 and control characters are made safe."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " " or ch == "\r").replace("\r\n", "\n")
+    if not text.strip():
+        raise InputError("the message is empty")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InputError(f"the message is too long ({len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,})")
+    return text

@@ -76,6 +76,15 @@ class AgentLoop:
         yield DoneEvent(reply, stats.stop_reason or "stop", stats.generated_tokens,
                         stats.tokens_per_second, stats.total_ms)
 
+    def observe(self, agent_id: int, text: str, name: str | None = None,
+                created_at: datetime | None = None):
+        """Store a message and keep the window in bounds, without a reply (replays, imports)."""
+        message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
+        self._start_queue(agent_id, message.id)
+        for _ in self._prepare(agent_id):
+            pass
+        return message
+
     def page_in_for(self, agent_id: int, query: str, message_id: int | None = None) -> Iterator[TurnEvent]:
         in_context = {m.id for m in self._queue(agent_id)}
         limit = int(self.runtime.n_ctx * self.settings.recalled_fraction)

@@ -7,7 +7,7 @@ import sys
 
 from engine.api import Engine
 from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
-from engine.events import DoneEvent, TokenEvent
+from engine.events import DoneEvent, FunctionCallEvent, FunctionResultEvent, TokenEvent
 from engine.runtime.model import CancelFlag
 
 QUIT_WORDS = {"/quit", "/exit", "/q"}
@@ -16,6 +16,8 @@ QUIT_WORDS = {"/quit", "/exit", "/q"}
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("chat", help="chat in the terminal (streams the reply)")
     parser.add_argument("--message", "-m", default=None, help="send one message, print the reply, exit")
+    parser.add_argument("--agent", default="default", help="which agent to talk to (default: default)")
+    parser.add_argument("--show-calls", action="store_true", help="print memory function calls on stderr")
     add_data_dir(parser)
     add_runtime_options(parser)
     parser.set_defaults(handler=run_chat)
@@ -27,16 +29,20 @@ def run_chat(args: argparse.Namespace) -> int:
         with ProgressLine() as progress:
             engine.load_model(progress)
         if args.message is not None:
-            _answer(engine, args.message, CancelFlag())
+            _answer(engine, args, args.message, CancelFlag())
             return 0
-        return _interactive(engine)
+        return _interactive(engine, args)
     finally:
         engine.close()
 
 
-def _answer(engine: Engine, text: str, cancel: CancelFlag) -> None:
-    for event in engine.send(text, cancel=cancel):
-        if isinstance(event, TokenEvent):
+def _answer(engine: Engine, args: argparse.Namespace, text: str, cancel: CancelFlag) -> None:
+    for event in engine.send(text, agent=args.agent, cancel=cancel):
+        if isinstance(event, FunctionCallEvent) and event.name != "send_message":
+            print(f"  ({_call_line(event)})", file=sys.stderr)
+        elif isinstance(event, FunctionResultEvent) and args.show_calls:
+            print(f"  -> {'ok' if event.ok else 'error'}: {event.result[:200]}", file=sys.stderr)
+        elif isinstance(event, TokenEvent):
             sys.stdout.write(event.text)
             sys.stdout.flush()
         elif isinstance(event, DoneEvent):
@@ -45,7 +51,14 @@ def _answer(engine: Engine, text: str, cancel: CancelFlag) -> None:
             sys.stdout.flush()
 
 
-def _interactive(engine: Engine) -> int:
+def _call_line(event: FunctionCallEvent) -> str:
+    labels = {"conversation_search": "searching the conversation", "conversation_search_date": "searching by date",
+              "archival_memory_search": "searching archival memory", "archival_memory_insert": "saving to archival memory",
+              "core_memory_append": "updating core memory", "core_memory_replace": "updating core memory"}
+    return labels.get(event.name, event.name)
+
+
+def _interactive(engine: Engine, args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"llmos chat with {engine.runtime.name}. Ctrl-C stops a reply; /quit leaves.", file=sys.stderr)
@@ -61,14 +74,14 @@ def _interactive(engine: Engine) -> int:
             return 0
         if not line.strip():
             continue
-        _answer_interruptibly(engine, line)
+        _answer_interruptibly(engine, args, line)
 
 
-def _answer_interruptibly(engine: Engine, text: str) -> None:
+def _answer_interruptibly(engine: Engine, args: argparse.Namespace, text: str) -> None:
     """Ctrl-C during a reply stops the reply, not the chat."""
     cancel = CancelFlag()
     try:
-        _answer(engine, text, cancel)
+        _answer(engine, args, text, cancel)
     except KeyboardInterrupt:
         cancel.set()
         sys.stdout.write(" [stopped]\n")

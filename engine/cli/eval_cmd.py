@@ -1,0 +1,45 @@
+"""``llmos eval locomo``: evidence recall of automatic paging on LoCoMo conversations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from engine.cli.options import add_runtime_options, runtime_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("eval", help="evaluate memory")
+    benches = parser.add_subparsers(dest="eval_command", metavar="BENCHMARK", required=True)
+    locomo = benches.add_parser("locomo", help="LoCoMo evidence recall@k")
+    locomo.add_argument("--data", type=Path, required=True, help="LoCoMo JSON file")
+    locomo.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
+    locomo.add_argument("--k", default="1,5,10,25", help="comma-separated k values")
+    locomo.add_argument("--json", action="store_true")
+    locomo.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
+    add_runtime_options(locomo)
+    locomo.set_defaults(handler=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from engine.agent.settings import AgentSettings
+    from engine.api import Engine
+    from engine.eval.locomo import run_locomo
+
+    ks = tuple(sorted(int(k) for k in args.k.split(",")))
+    conversations = args.conversations.split(",") if args.conversations else None
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(args.data_dir or Path(tmp), runtime_settings(args),
+                        agent_settings=AgentSettings(summarise_with_model=False))
+        try:
+            result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr))
+        finally:
+            engine.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
