@@ -1,0 +1,192 @@
+"""Recall storage: every message of every conversation, durable on return and searchable.
+
+Text search ranks by BM25 from the fts index and merges in, by a plain word scan, the messages
+newer than that index, so a search always sees everything; the index is rebuilt off the hot
+path once enough rows have piled up outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from engine.errors import InputError, NotFoundError
+from engine.memory.db import Database
+from engine.memory.fts_index import FtsIndex
+from engine.memory.timeline import MESSAGE_STORED, SEARCH, Timeline
+from engine.memory.types import ROLES, Hit, Message, Page
+
+log = logging.getLogger(__name__)
+
+MESSAGE_COLUMNS = "id, agent_id, role, content, created_at, name"
+REBUILD_CHECK_EVERY = 64
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Rows in the index get their BM25 score; newer rows get the share of query words they contain,
+# scaled to the best BM25 score so a fresh message with every word ranks with the best old one.
+_WORDS_FOUND = "list_count(list_filter(?::VARCHAR[], w -> contains(lower(content), w)))"
+_TEXT_SQL = f"""
+WITH scored AS (
+    SELECT {MESSAGE_COLUMNS}, {{bm25}} AS bm25,
+           CASE WHEN id > ? THEN {_WORDS_FOUND} ELSE 0 END AS words
+    FROM messages WHERE agent_id = ?
+), matched AS (
+    SELECT *, coalesce(bm25, words / ? * coalesce(max(bm25) OVER (), 1.0)) AS score
+    FROM scored WHERE bm25 IS NOT NULL OR words > 0
+)
+SELECT {MESSAGE_COLUMNS}, score FROM matched
+"""
+
+
+class RecallStore:
+    """Appends, reads and searches messages; each search is logged on the timeline."""
+
+    def __init__(self, db: Database, timeline: Timeline, rebuild_threshold: int = 2000) -> None:
+        self.db = db
+        self.timeline = timeline
+        self.fts = FtsIndex(db)
+        self.rebuild_threshold = rebuild_threshold
+        self._since_check = 0
+
+    def append(self, agent_id: int, role: str, content: str, name: str | None = None,
+               created_at: datetime | None = None) -> Message:
+        """Store one message; it is committed (autocommit) before this returns."""
+        _check_role(role)
+        created_at = created_at or datetime.now()
+        row = self.db.cursor().execute(
+            "INSERT INTO messages (agent_id, role, name, content, created_at) VALUES (?, ?, ?, ?, ?) "
+            "RETURNING id", [agent_id, role, name, content, created_at]).fetchone()
+        message = Message(row[0], agent_id, role, content, created_at, name)
+        self.timeline.log(agent_id, MESSAGE_STORED, {"message_id": message.id, "role": role})
+        self._maybe_rebuild()
+        return message
+
+    def append_many(self, agent_id: int, rows: Iterable[Sequence]) -> int:
+        """Bulk insert of ``(role, content, name, created_at)`` rows in one transaction (imports).
+
+        No timeline events: an import is one act, not thousands of messages arriving.
+        """
+        batch = [(agent_id, r[0], r[2] if len(r) > 2 else None, r[1],
+                  (r[3] if len(r) > 3 else None) or datetime.now()) for r in rows]
+        for values in batch:
+            _check_role(values[1])
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            cur.executemany("INSERT INTO messages (agent_id, role, name, content, created_at) "
+                            "VALUES (?, ?, ?, ?, ?)", batch)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        self._since_check = REBUILD_CHECK_EVERY
+        self._maybe_rebuild()
+        return len(batch)
+
+    def get(self, message_id: int) -> Message:
+        row = self.db.cursor().execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", [message_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"there is no message {message_id}")
+        return _message(row)
+
+    def range(self, agent_id: int, after_id: int | None = None, before_id: int | None = None,
+              limit: int = 50) -> list[Message]:
+        """Messages in id order, oldest first; with ``before_id`` the ``limit`` just before it.
+
+        ``before_id`` is for loading history lazily upwards, ``after_id`` for reading onwards.
+        """
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE agent_id = ? AND id > ? AND id < ?"
+        params = [agent_id, after_id if after_id is not None else -1,
+                  before_id if before_id is not None else 2**62]
+        newest_end = before_id is not None and after_id is None
+        order = "DESC" if newest_end else "ASC"
+        rows = self.db.cursor().execute(f"{sql} ORDER BY id {order} LIMIT ?", [*params, limit]).fetchall()
+        messages = [_message(r) for r in rows]
+        return messages[::-1] if newest_end else messages
+
+    def count(self, agent_id: int) -> int:
+        return self.db.cursor().execute("SELECT count(*) FROM messages WHERE agent_id = ?", [agent_id]).fetchone()[0]
+
+    def search_text(self, agent_id: int, query: str, page: int = 1, page_size: int = 10) -> Page[Hit]:
+        """Messages matching any word of ``query``, best first (BM25, newer rows by word scan)."""
+        page, page_size = _check_paging(page, page_size)
+        words = _words(query)
+        if not words:
+            return Page((), page, page_size, 0)
+        has_index = self.fts.exists()
+        bm25 = "fts_main_messages.match_bm25(id, ?)" if has_index else "NULL"
+        covered = self.fts.covered_max_id() if has_index else -1
+        params = ([query] if has_index else []) + [covered, words, agent_id, float(len(words))]
+        rows = self._paged(_TEXT_SQL.format(bm25=bm25), "score DESC, id DESC", params, page, page_size)
+        result = _page(rows, page, page_size)
+        self._log_search(agent_id, "text", query, result)
+        return result
+
+    def search_date(self, agent_id: int, start: datetime, end: datetime, query: str | None = None,
+                    page: int = 1, page_size: int = 10) -> Page[Hit]:
+        """Messages with ``start <= created_at < end``, oldest first; optionally only those
+        containing a word of ``query`` (score: the share of its words they contain)."""
+        page, page_size = _check_paging(page, page_size)
+        words = _words(query or "")
+        if query is not None and not words:
+            return Page((), page, page_size, 0)
+        score = f"{_WORDS_FOUND} / ?" if words else "1.0"
+        score_params = [words, float(len(words))] if words else []
+        sql = (f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, {score} AS score FROM messages "
+               "WHERE agent_id = ? AND created_at >= ? AND created_at < ?) WHERE score > 0")
+        rows = self._paged(sql, "created_at, id", [*score_params, agent_id, start, end], page, page_size)
+        result = _page(rows, page, page_size)
+        self._log_search(agent_id, "date", query, result, start=start.isoformat(), end=end.isoformat())
+        return result
+
+    def _paged(self, sql: str, order: str, params: list, page: int, page_size: int) -> list[tuple]:
+        """One page of ``sql``'s rows in ``order``, each with the total match count appended."""
+        paged = f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {order} LIMIT ? OFFSET ?"
+        cur = self.db.cursor()
+        rows = cur.execute(paged, [*params, page_size, (page - 1) * page_size]).fetchall()
+        if not rows and page > 1:  # past the last page: still report how many there are
+            total = cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+            return [(None,) * 7 + (total,)] if total else []
+        return rows
+
+    def _log_search(self, agent_id: int, mode: str, query: str | None, result: Page[Hit], **extra) -> None:
+        self.timeline.log(agent_id, SEARCH, {"tier": "recall", "mode": mode, "query": query,
+                                             "page": result.page, "total": result.total, **extra})
+
+    def _maybe_rebuild(self) -> None:
+        """Every few appends, start a background rebuild if many rows are outside the index."""
+        self._since_check += 1
+        if self._since_check < REBUILD_CHECK_EVERY:
+            return
+        self._since_check = 0
+        if self.fts.needs_rebuild(self.rebuild_threshold):
+            self.fts.rebuild_in_background()
+
+
+def _words(query: str) -> list[str]:
+    """Distinct lower-cased words of a query, in order; punctuation never reaches SQL."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(query or "")))
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"a message's role must be one of {', '.join(ROLES)}, not {role!r}")
+
+
+def _check_paging(page: int, page_size: int) -> tuple[int, int]:
+    if page < 1 or page_size < 1:
+        raise InputError(f"page and page size start at 1 (got page {page}, page size {page_size})")
+    return page, page_size
+
+
+def _message(row: Sequence) -> Message:
+    return Message(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+def _page(rows: list[Sequence], page: int, page_size: int) -> Page[Hit]:
+    """Rows of MESSAGE_COLUMNS + score + total count, as a page of hits."""
+    hits = tuple(Hit("recall", r[0], r[3], float(r[6]), r[4], r[5], r[2]) for r in rows if r[0] is not None)
+    return Page(hits, page, page_size, rows[0][7] if rows else 0)
