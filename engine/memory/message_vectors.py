@@ -1,0 +1,78 @@
+"""Embeddings of recall messages, filled in after a turn rather than while the user waits.
+
+Vectors are stored in ``messages.embedding`` and mirrored in their own index file, so the
+recall index can be rebuilt from the table like the archival one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.memory.archival import stored_batches
+from engine.memory.db import Database
+from engine.memory.embeddings import Embedder
+from engine.memory.vector_index import Progress, VectorIndex
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "recall.hnsw"
+EMBEDDED = "embedding IS NOT NULL"
+
+
+class MessageVectors:
+    """Embeds messages that lack a vector and searches them by meaning, per agent."""
+
+    def __init__(self, db: Database, index_dir: Path, embedder_provider: Callable[[], Embedder]) -> None:
+        self.db = db
+        self._embedder = embedder_provider
+        self._index = VectorIndex(Path(index_dir) / INDEX_FILE)
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def index(self, progress: Progress | None = None) -> VectorIndex:
+        """The index, loaded or rebuilt from stored embeddings on first use."""
+        with self._lock:
+            if not self._ready:
+                count, max_id = self.db.cursor().execute(
+                    f"SELECT count(*), coalesce(max(id), 0) FROM messages WHERE {EMBEDDED}").fetchone()
+                self._index.load_or_rebuild(stored_batches(self.db, "messages", EMBEDDED), count, max_id, progress)
+                self._ready = True
+        return self._index
+
+    def embed_pending(self, batch: int = 64) -> int:
+        """Embed every message without a vector, ``batch`` at a time; return how many were done."""
+        index, done = self.index(), 0
+        while rows := self.db.cursor().execute(
+                "SELECT id, content FROM messages WHERE embedding IS NULL ORDER BY id LIMIT ?", [batch]).fetchall():
+            vectors = self._embedder().embed([r[1] for r in rows])
+            self._store(rows, vectors)
+            index.add([r[0] for r in rows], vectors)
+            done += len(rows)
+        if done:
+            index.save()
+            log.info("embedded %d messages", done)
+        return done
+
+    def _store(self, rows: list[tuple], vectors: np.ndarray) -> None:
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            for (id_, _), vec in zip(rows, vectors):
+                cur.execute("UPDATE messages SET embedding = ? WHERE id = ?", [vec.tolist(), id_])
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+
+    def search(self, agent_id: int, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The agent's ``k`` embedded messages nearest ``query_vector``, as (message id, similarity)."""
+        index = self.index()
+        ids = {r[0] for r in self.db.cursor().execute(
+            f"SELECT id FROM messages WHERE agent_id = ? AND {EMBEDDED}", [agent_id]).fetchall()}
+        allowed = None if len(ids) == index.count else ids.__contains__
+        return index.search(query_vector, k, allowed, len(ids))
