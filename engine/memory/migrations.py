@@ -77,7 +77,7 @@ def m001_initial(db: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE timeline_events (
             id BIGINT NOT NULL DEFAULT nextval('events_seq'),
             agent_id BIGINT,
-            at TIMESTAMP NOT NULL,
+            occurred_at TIMESTAMP NOT NULL,
             kind VARCHAR NOT NULL,
             payload JSON
         );

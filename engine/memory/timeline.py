@@ -27,7 +27,7 @@ class Timeline:
     def log(self, agent_id: int | None, kind: str, payload: dict, at: datetime | None = None) -> Event:
         at = at or datetime.now()
         row = self.db.cursor().execute(
-            "INSERT INTO timeline_events (agent_id, at, kind, payload) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO timeline_events (agent_id, occurred_at, kind, payload) VALUES (?, ?, ?, ?) RETURNING id",
             [agent_id, at, kind, json.dumps(payload, default=str)]).fetchone()
         return Event(row[0], agent_id, at, kind, payload)
 
@@ -42,14 +42,14 @@ class Timeline:
             clauses.append(f"kind IN ({', '.join('?' * len(kinds))})")
             params.extend(kinds)
         if start is not None:
-            clauses.append("at >= ?")
+            clauses.append("occurred_at >= ?")
             params.append(start)
         if end is not None:
-            clauses.append("at <= ?")
+            clauses.append("occurred_at <= ?")
             params.append(end)
         order = "DESC" if newest_first else "ASC"
         rows = self.db.cursor().execute(
-            f"SELECT id, agent_id, at, kind, payload FROM timeline_events WHERE {' AND '.join(clauses)} "
+            f"SELECT id, agent_id, occurred_at, kind, payload FROM timeline_events WHERE {' AND '.join(clauses)} "
             f"ORDER BY id {order} LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
         return [Event(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}) for r in rows]
 
