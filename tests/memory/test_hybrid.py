@@ -1,0 +1,56 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from engine.memory.archival import ArchivalStore
+from engine.memory.hybrid import HybridRetriever, date_window
+from engine.memory.message_vectors import MessageVectors
+from engine.memory.recall import RecallStore
+
+NOW = datetime(2024, 6, 15, 12, 0)
+
+
+@pytest.fixture
+def parts(db, data_dir, embedder, timeline):
+    recall = RecallStore(db, timeline)
+    vectors = MessageVectors(db, data_dir, lambda: embedder)
+    archival = ArchivalStore(db, data_dir, lambda: embedder, timeline)
+    return recall, vectors, archival, HybridRetriever(recall, vectors, archival, lambda: embedder)
+
+
+def test_hybrid_finds_a_paraphrase_that_bm25_alone_misses(parts):
+    recall, vectors, _, retriever = parts
+    target = recall.append(1, "user", "I adopted a puppy from the shelter last weekend.")
+    recall.append(1, "user", "The quarterly report is due on Friday.")
+    recall.append(1, "assistant", "Remember to water the tomatoes.")
+    assert vectors.embed_pending() == 3
+    query = "Any new pets?"
+    assert target.id not in [h.id for h in recall.search_text(1, query).items]
+    assert retriever.search(1, query, k=1, now=NOW)[0].id == target.id
+
+
+def test_hybrid_mixes_tiers_and_skips_excluded_messages(parts):
+    recall, vectors, archival, retriever = parts
+    message = recall.append(1, "user", "My sister Anna moved to Lisbon.")
+    passage = archival.insert(1, "Anna works as a marine biologist in Lisbon.")
+    vectors.embed_pending()
+    hits = retriever.search(1, "where does Anna live?", k=5, now=NOW)
+    assert {(h.tier, h.id) for h in hits} >= {("recall", message.id), ("archival", passage.id)}
+    excluded = retriever.search(1, "where does Anna live?", k=5, now=NOW, exclude_ids=[message.id])
+    assert ("recall", message.id) not in {(h.tier, h.id) for h in excluded}
+
+
+def test_query_naming_a_month_prefers_messages_from_that_month(parts):
+    recall, vectors, _, retriever = parts
+    march = recall.append(1, "user", "We went hiking in the mountains.", created_at=datetime(2024, 3, 10))
+    recall.append(1, "user", "We went hiking in the mountains.", created_at=datetime(2024, 5, 20))
+    vectors.embed_pending()
+    assert retriever.search(1, "what did we do in March 2024?", k=1, now=NOW)[0].id == march.id
+
+
+def test_date_window_reads_relative_and_named_times():
+    assert date_window("what did I say yesterday?", NOW) == (datetime(2024, 6, 14), datetime(2024, 6, 15))
+    assert date_window("plans from last week", NOW)[0] == datetime(2024, 6, 8)
+    assert date_window("in December", NOW) == (datetime(2023, 12, 1), datetime(2024, 1, 1))
+    assert date_window("back in 2022", NOW) == (datetime(2022, 1, 1), datetime(2023, 1, 1))
+    assert date_window("may I ask about the cat", NOW) is None
