@@ -88,7 +88,14 @@ def _build(cur) -> int:
         cur.execute("UPDATE fts_state SET covered_max_id = ? WHERE table_name = 'messages'", [max_id])
         cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        _rollback(cur)
         raise
     log.info("fts index rebuilt up to message %d", max_id)
     return max_id
+
+
+def _rollback(cur) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except Exception:  # the failed statement may already have ended the transaction
+        log.debug("nothing to roll back")
