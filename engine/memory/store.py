@@ -70,6 +70,7 @@ class MemoryStore:
             return self._embedder
 
     def close(self) -> None:
+        self.recall.fts.wait()
         self.db.close()
         self._lock.release()
 
