@@ -78,6 +78,8 @@ def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: C
             message = loop.observe(agent.id, turn_text(turn), name=turn["speaker"], created_at=at)
             id_to_dia[message.id] = turn["dia_id"]
     engine.store.message_vectors.embed_pending()
+    engine.store.recall.fts.wait()
+    engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later
     progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
     by_cat = {c: Tally(ks) for c in CATEGORIES}
     for qa in sample["qa"]:

@@ -35,11 +35,12 @@ class RetrievalWeights:
     bm25: float = 1.0
     vector: float = 1.0
     archival: float = 0.8
-    rrf_k: int = 60
+    rrf_k: int = 20
     recency: float = 0.15
     recency_half_life_days: float = 30.0
     date_match: float = 1.0
     candidates: int = 50
+    neighbours: float = 0.3
 
 
 class HybridRetriever:
@@ -64,6 +65,8 @@ class HybridRetriever:
         if "archival" in tiers:
             lists.append((w.archival, self.archival.similar(agent_id, vector, w.candidates)))
         fused = self._fuse(lists, set(exclude_ids))
+        if w.neighbours > 0:
+            self._add_neighbours(agent_id, fused, set(exclude_ids))
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
@@ -90,8 +93,35 @@ class HybridRetriever:
                 fused[key] = (prior + weight / (self.weights.rrf_k + rank), hit)
         return fused
 
+    def _add_neighbours(self, agent_id: int, fused: dict[tuple[str, int], tuple[float, Hit]], exclude: set[int]) -> None:
+        """The turns just before and after a recall hit, from the same day, share a little of its score:
+        a reply or the question it answers often carries the rest of the fact."""
+        hits = [(s, h) for s, h in fused.values() if h.tier == "recall"]
+        if not hits:
+            return
+        ids = sorted({h.id + d for _, h in hits for d in (-1, 1)})
+        rows = {r[0]: r for r in self.recall.db.cursor().execute(
+            f"SELECT id, content, created_at, name, role, agent_id FROM messages WHERE id IN "
+            f"({', '.join('?' * len(ids))})", ids).fetchall()}
+        extra: dict[int, float] = {}
+        for score, hit in hits:
+            for nid in (hit.id - 1, hit.id + 1):
+                row = rows.get(nid)
+                if row is None or nid in exclude or row[5] != agent_id or row[2].date() != hit.created_at.date():
+                    continue
+                extra[nid] = extra.get(nid, 0.0) + self.weights.neighbours * score
+        for nid, bonus in extra.items():
+            key = ("recall", nid)
+            if key in fused:
+                fused[key] = (fused[key][0] + bonus, fused[key][1])
+            else:
+                r = rows[nid]
+                fused[key] = (bonus, Hit("recall", nid, r[1], bonus, r[2], r[3], r[4]))
+
     def _time_bonus(self, hit: Hit, now: datetime, window: tuple[datetime, datetime] | None) -> float:
         w, unit = self.weights, 1.0 / (self.weights.rrf_k + 1)
+        if not window:
+            return 0.0  # no time in the question: an old memory is as likely the answer as a new one
         age_days = max(0.0, (now - hit.created_at).total_seconds() / 86400)
         bonus = w.recency * unit * math.pow(0.5, age_days / w.recency_half_life_days)
         if window:

@@ -24,6 +24,14 @@ INDEX_FILE = "recall.hnsw"
 EMBEDDED = "embedding IS NOT NULL"
 
 
+def embed_text(content: str, name: str | None, created_at) -> str:
+    """What is embedded for a message: who said it and on what day, then the text, so that
+    questions naming a person or a time land near that person's messages from then."""
+    day = f"{created_at:%d %B %Y}" if created_at is not None else ""
+    who = f"{name} " if name else ""
+    return f"{who}({day}): {content}" if (who or day) else content
+
+
 class MessageVectors:
     """Embeds messages that lack a vector and searches them by meaning, per agent."""
 
@@ -48,8 +56,9 @@ class MessageVectors:
         """Embed every message without a vector, ``batch`` at a time; return how many were done."""
         index, done = self.index(), 0
         while rows := self.db.cursor().execute(
-                "SELECT id, content FROM messages WHERE embedding IS NULL ORDER BY id LIMIT ?", [batch]).fetchall():
-            vectors = self._embedder().embed([r[1] for r in rows])
+                "SELECT id, content, name, created_at FROM messages WHERE embedding IS NULL ORDER BY id LIMIT ?",
+                [batch]).fetchall():
+            vectors = self._embedder().embed([embed_text(r[1], r[2], r[3]) for r in rows])
             self._store(rows, vectors)
             index.add([r[0] for r in rows], vectors)
             done += len(rows)
@@ -62,7 +71,8 @@ class MessageVectors:
         cur = self.db.cursor()
         cur.execute("BEGIN")
         try:
-            for (id_, _), vec in zip(rows, vectors):
+            for row, vec in zip(rows, vectors):
+                id_ = row[0]
                 cur.execute("UPDATE messages SET embedding = ? WHERE id = ?", [vec.tolist(), id_])
             cur.execute("COMMIT")
         except Exception:

@@ -30,10 +30,18 @@ SELECT ?, r.role, r.content, r.name, r.created_at FROM (SELECT unnest(from_json(
     '[{"role": "VARCHAR", "content": "VARCHAR", "name": "VARCHAR", "created_at": "TIMESTAMP"}]')) AS r)
 """
 _WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because been before
+being below between both but by can did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most my myself
+no nor not now of off on once only or other our ours ourselves out over own same she should so some such than
+that the their theirs them themselves then there these they this those through to too under until up very was
+we were what when where which while who whom why will with would you your yours yourself yourselves""".split())
 
 # Rows in the index get their BM25 score; newer rows get the share of query words they contain,
 # scaled to the best BM25 score so a fresh message with every word ranks with the best old one.
-_WORDS_FOUND = "list_count(list_filter(?::VARCHAR[], w -> contains(lower(content), w)))"
+# Whole words only ("at" must not match "water"), the same way the fts index tokenises.
+_WORDS_FOUND = ("list_count(list_filter(?::VARCHAR[], "
+                "w -> regexp_matches(lower(content), '(^|[^a-z0-9_])' || w || '($|[^a-z0-9_])')))")
 _TEXT_SQL = f"""
 WITH scored AS (
     SELECT {MESSAGE_COLUMNS}, {{bm25}} AS bm25,
@@ -170,8 +178,13 @@ class RecallStore:
 
 
 def _words(query: str) -> list[str]:
-    """Distinct lower-cased words of a query, in order; punctuation never reaches SQL."""
-    return list(dict.fromkeys(w.lower() for w in _WORD.findall(query or "")))
+    """Distinct lower-cased words of a query, in order; punctuation never reaches SQL.
+
+    Stopwords are dropped (as the fts index drops them) unless the query is nothing but.
+    """
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query or "")))
+    content = [w for w in words if w not in STOPWORDS]
+    return content or words
 
 
 def _check_role(role: str) -> None:
