@@ -40,7 +40,7 @@ class RetrievalWeights:
     recency_half_life_days: float = 30.0
     date_match: float = 1.0
     candidates: int = 50
-    neighbours: float = 0.3
+    neighbours: float = 0.5
 
 
 class HybridRetriever:
@@ -94,8 +94,9 @@ class HybridRetriever:
         return fused
 
     def _add_neighbours(self, agent_id: int, fused: dict[tuple[str, int], tuple[float, Hit]], exclude: set[int]) -> None:
-        """The turns just before and after a recall hit, from the same day, share a little of its score:
-        a reply or the question it answers often carries the rest of the fact."""
+        """Each recall hit's turns just before and after, from the same day, gain a share of the
+        best-scoring neighbour's score: a reply or the question it answers often carries the rest
+        of the fact."""
         hits = [(s, h) for s, h in fused.values() if h.tier == "recall"]
         if not hits:
             return
@@ -109,7 +110,7 @@ class HybridRetriever:
                 row = rows.get(nid)
                 if row is None or nid in exclude or row[5] != agent_id or row[2].date() != hit.created_at.date():
                     continue
-                extra[nid] = extra.get(nid, 0.0) + self.weights.neighbours * score
+                extra[nid] = max(extra.get(nid, 0.0), self.weights.neighbours * score)
         for nid, bonus in extra.items():
             key = ("recall", nid)
             if key in fused:

@@ -54,3 +54,23 @@ def test_date_window_reads_relative_and_named_times():
     assert date_window("in December", NOW) == (datetime(2023, 12, 1), datetime(2024, 1, 1))
     assert date_window("back in 2022", NOW) == (datetime(2022, 1, 1), datetime(2023, 1, 1))
     assert date_window("may I ask about the cat", NOW) is None
+
+
+def test_word_scan_matches_whole_words_and_skips_stopwords(parts):
+    recall, _, _, _ = parts
+    recall.fts.rebuild()
+    water = recall.append(1, "user", "Remember to water the tomatoes.")
+    cafe = recall.append(1, "user", "Meet me at the cafe.")
+    found = [h.id for h in recall.search_text(1, "what is at the cafe").items]
+    assert cafe.id in found and water.id not in found
+
+
+def test_neighbouring_turn_of_a_strong_hit_is_paged_in(parts):
+    recall, vectors, _, retriever = parts
+    day = datetime(2024, 5, 2, 10, 0)
+    recall.append(1, "user", "The quarterly report is due on Friday.", created_at=day - timedelta(days=30))
+    question = recall.append(1, "user", "Which instrument did you pick up for the concert?", created_at=day)
+    answer = recall.append(1, "assistant", "The cello, finally.", created_at=day + timedelta(seconds=1))
+    vectors.embed_pending()
+    ids = [h.id for h in retriever.search(1, "instrument for the concert", k=3, now=NOW)]
+    assert question.id in ids and answer.id in ids
