@@ -126,6 +126,9 @@ class AgentLoop:
 
     def _prepare(self, agent_id: int):
         segments = self.compile(agent_id)
+        fixed = dict(tokens_by_kind(segments))
+        self.runtime.require_room(fixed.get("system", 0) + fixed.get("core", 0),
+                                  self.settings.reply_reserve_tokens, "the system prompt with core memory")
         used = total_tokens(segments) + len(self.compiler.generation_tokens())
         level = pressure(used, self.budget)
         if level is Pressure.FULL:

@@ -4,6 +4,14 @@ Every method wraps one llama.cpp call (named in its docstring) or a short, fixed
 Positions are explicit everywhere: llama-cpp-python's ``Llama.eval`` only appends at
 ``n_tokens``, while paging needs to drop, shift and fill holes in the middle of the window.
 This layer knows nothing about segments; :mod:`engine.runtime.kv_pager` decides what to do.
+
+With a unified cache of three or more sequences (``RuntimeSettings.n_seq_max``) the
+conversation's cells are also tagged with a second sequence, the *pin*. llama.cpp's
+sliding-window cache reuses a cell that one sequence alone holds once it lies outside that
+sequence's window, so without the pin the cells of the first positions were overwritten as the
+conversation grew, and a change near the head had to re-evaluate them. A third sequence *parks*
+the cells after a hole while the hole is decoded (llama.cpp decodes a sequence only past its last
+position). Tagging a cell with another sequence copies no data.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from engine.runtime.kv_cells import SequenceCells
 log = logging.getLogger(__name__)
 
 SEQ = 0
+PIN = 1
+PARK = 2
 
 
 class KVError(RuntimeError):
@@ -38,6 +48,9 @@ class SequenceCache:
         self.logits_at: int | None = None
         """The position whose logits the context holds now, if a decode just computed them."""
         self.n_vocab = llama.n_vocab()
+        self.pinning = (llama_cpp.llama_n_seq_max(self._ctx) > PARK
+                        and llama_cpp.llama_n_ctx_seq(self._ctx) == llama_cpp.llama_n_ctx(self._ctx))
+        """Whether the context has the pin and parking sequences in one unified cache."""
 
     def close(self) -> None:
         if self._batch is not None:
@@ -70,7 +83,8 @@ class SequenceCache:
         ``start`` itself while the window cells before it are still held (``pos_min``); else
         ``start - n_swa`` (0 for the head of the context), re-creating them.
         """
-        self.settle()
+        if not self.pinning:
+            self.settle()  # a save decodes a token, which may reuse window cells
         floor = max(0, start - self.n_swa)
         return start if not self.n_swa or self.pos_min() <= floor else floor
 
@@ -81,15 +95,28 @@ class SequenceCache:
     # -- moving cells -------------------------------------------------------------------------
 
     def drop(self, p0: int, p1: int = -1) -> None:
-        """Remove the cells at positions [p0, p1) (``llama_memory_seq_rm``); p1 = -1 means to the end."""
+        """Remove the cells at positions [p0, p1) (``llama_memory_seq_rm``, with their pin); p1 = -1
+        means to the end."""
         self.logits_at = None
         if not llama_cpp.llama_memory_seq_rm(self._mem, SEQ, p0, p1):
             raise KVError(f"llama.cpp could not drop positions [{p0}, {p1})")
+        if self.pinning:
+            llama_cpp.llama_memory_seq_rm(self._mem, PIN, p0, p1)
 
     def clear(self) -> None:
         """Remove every cell of the sequence (``llama_memory_seq_rm`` over all positions)."""
         self.drop(-1, -1)
         self._shift_pending = False
+
+    def pin(self) -> None:
+        """Tag every cell of the sequence with the pin sequence too (``llama_memory_seq_cp``).
+
+        llama.cpp never reuses a cell that two sequences hold, so the sliding-window cells of
+        early positions survive later decodes. Cells decoded outside this class (``Llama.eval``
+        during generation) are pinned at the next operation here.
+        """
+        if self.pinning:
+            llama_cpp.llama_memory_seq_cp(self._mem, SEQ, PIN, -1, -1)
 
     def shift(self, p0: int, p1: int, delta: int) -> None:
         """Move the cells at [p0, p1) by ``delta`` (``llama_memory_seq_add``; RoPE K-shift).
@@ -115,11 +142,10 @@ class SequenceCache:
         for offset in range(0, len(tokens), self.llama.n_batch):
             chunk = tokens[offset:offset + self.llama.n_batch]
             self._fill_batch(chunk, start + offset, logits_last=offset + len(chunk) == len(tokens))
-            code = llama_cpp.llama_decode(self._ctx, self._batch)
-            if code != 0:
-                raise KVError(f"llama_decode returned {code} at position {start + offset}")
+            self._decode(start + offset)
         self._shift_pending = False
         self.logits_at = start + len(tokens) - 1
+        self.pin()
 
     def evaluate_choosing_at(self, tokens: Sequence[int], start: int) -> list[int]:
         """Decode like :meth:`evaluate_at` and return the top token after each position.
@@ -131,9 +157,7 @@ class SequenceCache:
         for offset in range(0, len(tokens), self.llama.n_batch):
             chunk = tokens[offset:offset + self.llama.n_batch]
             self._fill_batch(chunk, start + offset, logits_last=True, logits_all=True)
-            code = llama_cpp.llama_decode(self._ctx, self._batch)
-            if code != 0:
-                raise KVError(f"llama_decode returned {code} at position {start + offset}")
+            self._decode(start + offset)
             rows = np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._ctx), shape=(len(chunk), self.n_vocab))
             choices += rows.argmax(axis=1).tolist()
         self._shift_pending = False
@@ -143,19 +167,46 @@ class SequenceCache:
     def evaluate_inside(self, tokens: Sequence[int], start: int) -> None:
         """Decode ``tokens`` into the hole at [start, start + len) with cells after it.
 
-        llama.cpp only decodes past the last position, so the later cells are set aside through
-        the sequence state: save (``llama_state_seq_get_data``), drop them, decode, then load the
-        cells joined with the later ones (``llama_state_seq_set_data``). Costs state copies, no
-        re-evaluation. Cells already at [start, start + len) are replaced.
+        llama.cpp only decodes past the last position, so the later cells are set aside first.
+        With :attr:`pinning` they are parked: tagged with the parking sequence and untagged from
+        this one (``llama_memory_seq_cp``, ``llama_memory_seq_rm``), then tagged back after the
+        decode; no data moves. Without it they go through the sequence state (see
+        :meth:`_evaluate_inside_by_state`). Cells already at [start, start + len) are replaced.
 
-        The new tokens attend to the sliding-window cells before ``start`` as they are; llama.cpp
-        keeps only the last ``n_swa`` positions of those when it saves a sequence or reuses cells,
-        so a caller checks :meth:`window_start` first.
+        The new tokens attend to the sliding-window cells before ``start`` as they are; a caller
+        checks :meth:`window_start` first.
         """
+        end = start + len(tokens)
+        if not self.pinning:
+            self._evaluate_inside_by_state(tokens, start)
+            return
+        self.drop(start, end)
+        self.pin()
+        llama_cpp.llama_memory_seq_cp(self._mem, SEQ, PARK, end, -1)
+        llama_cpp.llama_memory_seq_rm(self._mem, SEQ, end, -1)
+        try:
+            self.evaluate_at(tokens, start)
+        finally:
+            llama_cpp.llama_memory_seq_cp(self._mem, PARK, SEQ, end, -1)
+            llama_cpp.llama_memory_seq_rm(self._mem, PARK, -1, -1)
+        self.pin()
+
+    def _evaluate_inside_by_state(self, tokens: Sequence[int], start: int) -> None:
+        """:meth:`evaluate_inside` with one sequence: save the state (``llama_state_seq_get_data``),
+        drop the later cells, decode, and load the cells joined with the later ones
+        (``llama_state_seq_set_data``). Costs state copies, no re-evaluation; llama.cpp keeps
+        only the last ``n_swa`` positions of the window cells then."""
         later = SequenceCells.parse(self.save()).at_or_after(start + len(tokens))
         self.drop(start)
         self.evaluate_at(tokens, start)
         self.load(SequenceCells.parse(self.save()).join(later).to_bytes())
+
+    def _decode(self, position: int) -> None:
+        """``llama_decode`` of the filled batch, with every earlier cell pinned first."""
+        self.pin()
+        code = llama_cpp.llama_decode(self._ctx, self._batch)
+        if code != 0:
+            raise KVError(f"llama_decode returned {code} at position {position}")
 
     def _fill_batch(self, tokens: Sequence[int], start: int, logits_last: bool, logits_all: bool = False) -> None:
         batch = self._batch
@@ -179,8 +230,7 @@ class SequenceCache:
         end = self.pos_max() + 1
         if end > 0:
             self._fill_batch([self.llama.token_bos()], end, logits_last=False)
-            if llama_cpp.llama_decode(self._ctx, self._batch) != 0:
-                raise KVError("llama_decode failed while applying a K-shift")
+            self._decode(end)
             self.drop(end)
         self._shift_pending = False
         self.logits_at = None
@@ -206,3 +256,4 @@ class SequenceCache:
             raise KVError("llama.cpp rejected the sequence state")
         self._shift_pending = False
         self.logits_at = None
+        self.pin()

@@ -7,6 +7,7 @@ pieces; cancelling is the caller's flag, checked once per token.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import logging
 import threading
@@ -110,10 +111,11 @@ class ModelRuntime:
 
         header = self.model_file.header
         try:
-            return llama_cpp.Llama(
+            llama = llama_cpp.Llama(
                 model_path=str(self.model_file.path), n_ctx=self.n_ctx, n_batch=self.settings.n_batch,
                 n_threads=self.settings.threads, n_threads_batch=self.settings.threads,
                 n_gpu_layers=self.settings.n_gpu_layers, seed=self.settings.seed, verbose=False)
+            return _with_sequences(llama, self.settings.n_seq_max)
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"{self.model_file.path}: llama.cpp could not load this model (architecture "
@@ -215,6 +217,26 @@ class ModelRuntime:
 
     def close(self) -> None:
         self.llama.close()
+
+
+def _with_sequences(llama, n_seq_max: int):
+    """``llama`` with a context of ``n_seq_max`` sequences in one unified KV cache.
+
+    ``Llama`` takes no ``n_seq_max``, so its context is replaced by one made from the same
+    parameters. The cache stays unified (``kv_unified``): every sequence may use the whole
+    ``n_ctx``, and copying cells between sequences only tags them (``llama_memory_seq_cp``).
+    """
+    if n_seq_max <= 1:
+        return llama
+    from llama_cpp import _internals
+
+    params = llama.context_params
+    params.n_seq_max, params.kv_unified = n_seq_max, True
+    old = llama._ctx
+    llama._ctx = llama._stack.enter_context(contextlib.closing(
+        _internals.LlamaContext(model=llama._model, params=params, verbose=llama.verbose)))
+    old.close()
+    return llama
 
 
 def parse_json_output(text: str):

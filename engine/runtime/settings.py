@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_N_CTX = 4096
+DEFAULT_N_SEQ_MAX = 3
+"""Sequence 0 is the conversation; the KV pager uses 1 and 2 to pin and park cells (see kv_ops)."""
 
 
 def default_threads() -> int:
@@ -24,6 +26,7 @@ class RuntimeSettings:
     n_gpu_layers: int = 0
     seed: int = 0
     n_batch: int = 512
+    n_seq_max: int = DEFAULT_N_SEQ_MAX
 
     def with_changes(self, **changes) -> "RuntimeSettings":
         return replace(self, **changes)

@@ -65,7 +65,7 @@ def test_unknown_architecture(tmp_path):
 
 def test_context_window_too_small(tmp_path):
     _assert_one_line_error(_llmos("chat", "-m", "hi", "--n-ctx", "64", data_dir=tmp_path),
-                           "too small", "the system prompt alone needs")
+                           "too small", "the system prompt with core memory alone needs")
 
 
 def test_one_shot_message_prints_a_reply_and_exits_zero(tmp_path):

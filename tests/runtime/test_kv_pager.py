@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.runtime.kv_cells import SequenceCells
-from engine.runtime.kv_ops import SequenceCache
+from engine.runtime.kv_ops import PARK, PIN, SequenceCache
 from engine.runtime.kv_pager import KVPager, TokenSegment
 from engine.runtime.model import GREEDY, ModelRuntime
 from engine.runtime.settings import RuntimeSettings
@@ -248,3 +248,54 @@ def test_changes_at_the_head_of_a_window_longer_than_the_sliding_window_keep_the
         assert stats.evaluated < len(joined(changed)) // 2
         assert pager.tokens == joined(changed)
         assert pager.cache.pos_min() == 0 and pager.cache.pos_max() == len(joined(changed)) - 1
+
+
+def test_an_edit_at_the_head_of_a_long_window_evaluates_only_the_changed_segment(runtime, pager):
+    """The pinned sliding-window cells of the head survive, so nothing before the edit is redone."""
+    assert pager.cache.pinning
+    long_messages = [segment(runtime, f"msg{i}", ("user", "assistant")[i % 2], " ".join(TEXTS[i % 10:] + TEXTS[:i % 10]))
+                     for i in range(14)]
+    segments = conversation(runtime, 0) + long_messages
+    assert len(joined(segments)) > 2 * pager.cache.n_swa
+    pager.sync(segments)
+    runtime.generate_text(list(joined(segments)) + runtime.tokenize(runtime.chat_format.generation_prompt),
+                          max_tokens=8, sampling=GREEDY)
+    edited = list(segments)
+    edited[2] = segment(runtime, "core:human", "system", TEXTS[0] + " He is allergic to cats.")
+    stats = pager.sync(edited)
+    assert stats.changed == ("core:human",)
+    assert stats.evaluated <= len(edited[2].tokens)
+    assert pager.tokens == joined(edited)
+    mem = pager.cache._mem
+    assert llama_cpp.llama_memory_seq_pos_min(mem, PIN) == 0
+    assert llama_cpp.llama_memory_seq_pos_max(mem, PIN) == len(joined(edited)) - 1
+    assert llama_cpp.llama_memory_seq_pos_max(mem, PARK) == -1
+    pager.sync(edited[:3])  # the edited segment's cells saw only what precedes it, as a fresh evaluation
+    pinned, fresh = probabilities(pager.next_logits()), probabilities(fresh_logits(runtime, joined(edited[:3])))
+    # a segment decoded on its own differs from one batch by float noise, and the next token after
+    # a system turn is nearly flat, so only the probabilities are compared
+    assert np.abs(pinned - fresh).max() < 0.05
+
+
+@pytest.fixture(scope="module")
+def single_sequence_runtime(runtime):
+    """A runtime whose context has one sequence: changes in the middle go through the saved state."""
+    other = ModelRuntime(RuntimeSettings(n_ctx=2048, seed=1, n_seq_max=1))
+    yield other
+    other.close()
+
+
+def test_with_one_sequence_changes_in_the_middle_go_through_the_sequence_state(single_sequence_runtime):
+    runtime = single_sequence_runtime
+    pager = KVPager(runtime, mode="fast")
+    assert not pager.cache.pinning and pager.cache.can_shift
+    rng = random.Random(11)
+    segments = conversation(runtime)
+    pager.sync(segments)
+    for step in range(8):
+        segments = random_step(rng, runtime, segments, step)
+        stats = pager.sync(segments)
+        assert not stats.fallback
+        assert pager.tokens == joined(segments)
+        assert pager.cache.pos_min() == 0 and pager.cache.pos_max() == len(joined(segments)) - 1
+    pager.close()
