@@ -21,6 +21,7 @@ from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
 from engine.paths import default_cache_dir, default_data_dir
 from engine.runtime.model import CancelFlag, ModelRuntime
+from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
 from engine.runtime.settings import RuntimeSettings
 
@@ -40,6 +41,14 @@ class Changes:
     timeline: bool = False
 
 
+@dataclass(frozen=True)
+class MemoryStats:
+    """What one agent has stored."""
+
+    messages: int
+    passages: int
+
+
 class Engine:
     """Everything llmos does, for one data directory."""
 
@@ -57,6 +66,38 @@ class Engine:
         self._load_lock = threading.Lock()
 
     # -- model ------------------------------------------------------------------------------------
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._runtime is not None
+
+    def reconfigure(self, settings: RuntimeSettings, paging_mode: str | None = None) -> None:
+        """Use new runtime settings: the loaded model (if any) is closed; the next use loads the new one.
+
+        Memory stays open, so the conversation goes on with the new model without a restart.
+        """
+        with self._load_lock:
+            self._close_model()
+            self.settings = settings
+            self.paging_mode = paging_mode or self.paging_mode
+
+    def _close_model(self) -> None:
+        if self._pager is not None:
+            try:
+                self._pager.close()
+            except Exception:
+                log.exception("KV pager did not close cleanly")
+        if self._runtime is not None:
+            self._runtime.close()
+        self._runtime = self._pager = self._loop = None
+        self._restored.clear()
+
+    def available_models(self, models_dir: Path | None = None) -> list[ModelEntry]:
+        """The embedded default and every GGUF in the models folder (unusable ones with their problem)."""
+        from engine.paths import default_models_dir
+        from engine.runtime.model_catalog import embedded_entry, scan_models_dir
+
+        return [embedded_entry(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
 
     def load_model(self, progress: ProgressFn | None = None) -> ModelRuntime:
         """Load the model, the KV pager and the loop once (safe from a background thread)."""
@@ -134,8 +175,19 @@ class Engine:
         except Exception:
             log.exception("post-turn upkeep failed; it will be retried next turn")
 
-    def history(self, agent: str = "default", before_id: int | None = None, limit: int = 50) -> list[Message]:
-        return self.store.recall.range(self.agent(agent).id, before_id=before_id, limit=limit)
+    def history(self, agent: str = "default", before_id: int | None = None, limit: int = 50,
+                after_id: int | None = None) -> list[Message]:
+        """Messages oldest first: the newest ``limit``, those just before ``before_id``, or those after ``after_id``."""
+        return self.store.recall.range(self.agent(agent).id, after_id=after_id, before_id=before_id, limit=limit)
+
+    def message(self, message_id: int) -> Message:
+        """One stored message by id (e.g. an evicted one a timeline event names)."""
+        return self.store.recall.get(message_id)
+
+    def stats(self, agent: str = "default") -> MemoryStats:
+        """How much an agent has stored, for a status line."""
+        agent_id = self.agent(agent).id
+        return MemoryStats(self.store.recall.count(agent_id), self.store.archival.count(agent_id))
 
     def context_report(self, agent: str = "default") -> ContextEvent:
         from engine.context.segments import tokens_by_kind, total_tokens
@@ -180,11 +232,7 @@ class Engine:
         return import_files(self.store.archival, self.agent(agent).id, paths, progress)
 
     def close(self) -> None:
-        if self._pager is not None:
-            self._pager.close()
-        if self._runtime is not None:
-            self._runtime.close()
-            self._runtime = None
+        self._close_model()
         self.store.close()
 
 

@@ -1,0 +1,35 @@
+"""Facade calls the desktop relies on: reloading with new settings, reading history both ways, stats."""
+
+from engine.runtime.settings import RuntimeSettings
+
+
+def test_reconfigure_reloads_the_model_with_new_settings_and_keeps_the_memory(make_engine):
+    engine = make_engine()
+    list(engine.send("Hello there, I am Ana."))
+    assert engine.runtime.n_ctx == 1024
+    engine.reconfigure(RuntimeSettings(n_ctx=2048, seed=3), paging_mode="exact")
+    assert not engine.model_loaded
+    assert engine.runtime.n_ctx == 2048 and engine.paging_mode == "exact"
+    assert engine.context_report().n_ctx == 2048
+    assert engine.history()[0].content == "Hello there, I am Ana."
+
+
+def test_history_reads_onwards_from_a_message_and_stats_count_what_is_stored(make_engine):
+    engine = make_engine()
+    agent_id = engine.agent().id
+    ids = [engine.store.recall.append(agent_id, "user", f"message {i}").id for i in range(6)]
+    engine.insert_passage("The spare key is under the blue pot.")
+    assert [m.id for m in engine.history(after_id=ids[1], limit=2)] == ids[2:4]
+    assert [m.id for m in engine.history(before_id=ids[4], limit=2)] == ids[2:4]
+    assert engine.message(ids[3]).content == "message 3"
+    stats = engine.stats()
+    assert (stats.messages, stats.passages) == (6, 1)
+
+
+def test_available_models_start_with_the_embedded_default(make_engine, tmp_path):
+    engine = make_engine()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "broken.gguf").write_bytes(b"not a gguf")
+    models = engine.available_models(tmp_path / "models")
+    assert models[0].embedded and models[0].path is None
+    assert models[1].path.name == "broken.gguf" and models[1].problem
