@@ -7,6 +7,7 @@ background thread while the memory is already usable.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -234,6 +235,24 @@ class Engine:
     def close(self) -> None:
         self._close_model()
         self.store.close()
+
+
+def read_call(message: Message) -> tuple[str, dict] | None:
+    """The function call an assistant message holds, as ``(name, arguments)``; None if it holds none.
+
+    The loop stores each model step as its raw call; a view shows ``send_message`` as the reply
+    and the other calls as the steps taken on the way.
+    """
+    if message.role != "assistant":
+        return None
+    try:
+        value = json.loads(message.content, strict=False)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("function"), str):
+        return None
+    arguments = value.get("arguments")
+    return value["function"], arguments if isinstance(arguments, dict) else {}
 
 
 def clean_text(text: str | bytes) -> str:

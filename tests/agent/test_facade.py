@@ -33,3 +33,15 @@ def test_available_models_start_with_the_embedded_default(make_engine, tmp_path)
     models = engine.available_models(tmp_path / "models")
     assert models[0].embedded and models[0].path is None
     assert models[1].path.name == "broken.gguf" and models[1].problem
+
+
+def test_read_call_decodes_stored_steps_and_ignores_other_messages(make_engine):
+    from engine.api import read_call
+
+    engine = make_engine()
+    agent_id = engine.agent().id
+    call = engine.store.recall.append(agent_id, "assistant", '{"function": "send_message", "arguments": {"message": "Hi"}}', name="call")
+    garbage = engine.store.recall.append(agent_id, "assistant", '{"funct', name="call")
+    user = engine.store.recall.append(agent_id, "user", '{"function": "x"}')
+    assert read_call(call) == ("send_message", {"message": "Hi"})
+    assert read_call(garbage) is None and read_call(user) is None
