@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from pathlib import Path
 
 import engine.offline  # noqa: F401
 
@@ -16,6 +18,20 @@ def has_display() -> bool:
                 or os.environ.get("QT_QPA_PLATFORM") == "offscreen")
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="llmos-desktop", description="llmos: a chat whose model remembers")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where memory lives")
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the saved choice)")
+    parser.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument("--gpu-layers", type=int, default=None, help="layers to offload to the GPU (-1: all)")
+    parser.add_argument("--screenshot", type=Path, default=None, help="save a view as PNG and exit")
+    parser.add_argument("--view", choices=("chat", "memory", "timeline", "settings"), default="chat",
+                        help="which view --screenshot shows")
+    parser.add_argument("--size", default="1280x800", help="window size for --screenshot, WxH")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not has_display() and "--screenshot" not in argv:
@@ -23,9 +39,44 @@ def main(argv: list[str] | None = None) -> int:
 
         print("No display found: starting the terminal chat.", file=sys.stderr)
         return cli_main(["chat", *argv])
-    from desktop.main_window import run_window
+    if "--screenshot" in argv and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    return run_app(argv)
 
-    return run_window(argv)
+
+def run_app(argv: list[str]) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow
+    from desktop.prefs import load_model_prefs, settings_store
+    from desktop.worker import EngineConfig
+
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("llmos")
+    app.setOrganizationName("llmos")
+    prefs = _with_overrides(load_model_prefs(settings_store()), args)
+    screenshot = args.screenshot is not None
+    window = MainWindow(EngineConfig(args.data_dir, settings=prefs.runtime_settings(), paging_mode=prefs.paging_mode),
+                        prefs=prefs, remember=not screenshot)
+    if screenshot:
+        from desktop.screenshot import Screenshotter
+
+        width, height = (int(v) for v in args.size.lower().split("x"))
+        window.resize(width, height)
+        Screenshotter(window, args.view, args.screenshot)
+    window.show()
+    QTimer.singleShot(0, window.start)
+    return app.exec()
+
+
+def _with_overrides(prefs, args: argparse.Namespace):
+    from dataclasses import replace
+
+    changes = {k: v for k, v in (("model_path", args.model), ("n_ctx", args.n_ctx), ("n_threads", args.threads),
+                                 ("n_gpu_layers", args.gpu_layers)) if v is not None}
+    return replace(prefs, **changes)
 
 
 if __name__ == "__main__":

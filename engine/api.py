@@ -20,7 +20,7 @@ from engine.errors import InputError
 from engine.events import ContextEvent, DoneEvent, TurnEvent
 from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
-from engine.paths import default_cache_dir, default_data_dir
+from engine.paths import default_cache_dir, default_data_dir, default_models_dir
 from engine.runtime.model import CancelFlag, ModelRuntime
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
@@ -95,7 +95,6 @@ class Engine:
 
     def available_models(self, models_dir: Path | None = None) -> list[ModelEntry]:
         """The embedded default and every GGUF in the models folder (unusable ones with their problem)."""
-        from engine.paths import default_models_dir
         from engine.runtime.model_catalog import embedded_entry, scan_models_dir
 
         return [embedded_entry(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
