@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     locomo.add_argument("--data", type=Path, required=True, help="LoCoMo JSON file")
     locomo.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
     locomo.add_argument("--k", default="1,5,10,25", help="comma-separated k values")
+    locomo.add_argument("--answer", action="store_true",
+                        help="also let the model answer from what was paged in (exact match, token F1)")
     locomo.add_argument("--json", action="store_true")
     locomo.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
     add_runtime_options(locomo)
@@ -35,7 +37,8 @@ def run_eval(args: argparse.Namespace) -> int:
         engine = Engine(args.data_dir or Path(tmp), runtime_settings(args),
                         agent_settings=AgentSettings(summarise_with_model=False))
         try:
-            result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr))
+            result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr),
+                                args.answer)
         finally:
             engine.close()
     if args.json:

@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+from engine.eval.answers import AnswerTally, answer
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,9 @@ def turn_text(turn: dict) -> str:
     return text
 
 
-def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: Callable[[str], None]) -> dict:
-    """Ingest one conversation into a fresh agent, then score every question of categories 1-4."""
-    name = f"locomo-{sample['sample_id']}-{int(time.time() * 1000)}"
-    agent = engine.create_agent(name)
+def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dict[int, str]]:
+    """Live the conversation as a fresh agent; return the agent id and message id -> dia_id."""
+    agent = engine.create_agent(agent_name)
     loop, id_to_dia = engine.loop, {}
     for session_time, turns in sessions(sample["conversation"]):
         for offset, turn in enumerate(turns):
@@ -80,28 +81,53 @@ def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: C
     engine.store.message_vectors.embed_pending()
     engine.store.recall.fts.wait()
     engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later
-    progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
-    by_cat = {c: Tally(ks) for c in CATEGORIES}
+    return agent.id, id_to_dia
+
+
+def questions(sample: dict) -> Iterator[tuple[str, dict, set[str]]]:
+    """(category, qa, evidence ids) for every question of categories 1-4 with evidence."""
     for qa in sample["qa"]:
         category, evidence = str(qa.get("category")), evidence_ids(qa.get("evidence", []))
-        if category not in by_cat or not evidence:
-            continue
-        hits = engine.store.retriever.search(agent.id, qa["question"], k=max(ks), tiers=("recall",))
+        if category in CATEGORIES and evidence:
+            yield category, qa, evidence
+
+
+def score_questions(engine, agent_id: int, id_to_dia: dict[int, str], sample: dict, ks: tuple[int, ...],
+                    answers: dict[str, AnswerTally] | None = None, answer_k: int = 10) -> dict[str, Tally]:
+    """Recall@k by category of what the page-in search ranks for each question; with
+    ``answers``, the model also answers from the top ``answer_k`` hits."""
+    by_cat = {c: Tally(ks) for c in CATEGORIES}
+    for category, qa, evidence in questions(sample):
+        hits = engine.store.retriever.search(agent_id, qa["question"], k=max(ks), tiers=("recall",))
         ranked = [id_to_dia.get(h.id, "") for h in hits if h.tier == "recall"]
         by_cat[category].add(ranked, evidence)
+        if answers is not None:
+            prediction = answer(engine.runtime, qa["question"], hits[:answer_k])
+            answers.setdefault(category, AnswerTally()).add(qa["question"], prediction, str(qa.get("answer", "")))
+    return by_cat
+
+
+def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: Callable[[str], None],
+                          answers: dict[str, AnswerTally] | None = None) -> dict:
+    """Ingest one conversation into a fresh agent, then score every question of categories 1-4."""
+    name = f"locomo-{sample['sample_id']}-{int(time.time() * 1000)}"
+    agent_id, id_to_dia = ingest_conversation(engine, sample, name)
+    progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
+    by_cat = score_questions(engine, agent_id, id_to_dia, sample, ks, answers)
     engine.delete_agent(name)
-    return {c: t for c, t in by_cat.items()}
+    return by_cat
 
 
 def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[int, ...],
-               progress: Callable[[str], None] = lambda _: None) -> dict:
+               progress: Callable[[str], None] = lambda _: None, answer: bool = False) -> dict:
     samples = json.loads(Path(data).read_text())
     if conversations:
         samples = [s for s in samples if s["sample_id"] in conversations]
     overall, by_cat, per_conv = Tally(ks), {c: Tally(ks) for c in CATEGORIES}, {}
     started = time.perf_counter()
+    answers: dict[str, AnswerTally] | None = {} if answer else None
     for sample in samples:
-        tallies = evaluate_conversation(engine, sample, ks, progress)
+        tallies = evaluate_conversation(engine, sample, ks, progress, answers)
         conv = Tally(ks)
         for category, tally in tallies.items():
             for target in (by_cat[category], conv, overall):
@@ -110,7 +136,14 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
                     target.sums[k] = target.sums.get(k, 0.0) + v
         per_conv[sample["sample_id"]] = conv.report()
         progress(f"{sample['sample_id']}: recall@10 {per_conv[sample['sample_id']].get('recall@10')}")
-    return {"overall": overall.report(), "by_category": {c: t.report() for c, t in by_cat.items()},
-            "conversations": per_conv, "seconds": round(time.perf_counter() - started, 1),
-            "method": "hybrid page-in search (BM25 + MiniLM vectors + recency/date priors) over recall; "
-                      "evictions used the extractive summary"}
+    result = {"overall": overall.report(), "by_category": {c: t.report() for c, t in by_cat.items()},
+              "conversations": per_conv, "seconds": round(time.perf_counter() - started, 1),
+              "method": "hybrid page-in search (BM25 + MiniLM vectors + recency/date priors) over recall; "
+                        "evictions used the extractive summary"}
+    if answers is not None:
+        total = AnswerTally()
+        for tally in answers.values():
+            total.merge(tally)
+        result["answers"] = {"overall": total.report(), "by_category": {c: answers[c].report() for c in sorted(answers)},
+                             "model": engine.runtime.name, "examples": [s for t in answers.values() for s in t.samples][:8]}
+    return result

@@ -1,0 +1,65 @@
+"""LoCoMo evaluation end to end on a tiny conversation in LoCoMo's format (real model, memory)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from engine.eval.answers import exact_match, token_f1
+from engine.eval.locomo import evidence_ids
+
+TINY = [{
+    "sample_id": "tiny-1",
+    "conversation": {
+        "speaker_a": "Ana", "speaker_b": "Ben",
+        "session_1_date_time": "1:56 pm on 8 May, 2023",
+        "session_1": [
+            {"speaker": "Ana", "dia_id": "D1:1", "text": "Hi Ben! I adopted a grey cat named Pixel last week."},
+            {"speaker": "Ben", "dia_id": "D1:2", "text": "Congratulations! I am training for the Berlin marathon."},
+            {"speaker": "Ana", "dia_id": "D1:3", "text": "Good luck with the running."},
+        ],
+        "session_2_date_time": "10:00 am on 20 June, 2023",
+        "session_2": [
+            {"speaker": "Ben", "dia_id": "D2:1", "text": "I finished the marathon in four hours."},
+            {"speaker": "Ana", "dia_id": "D2:2", "text": "Amazing. I started pottery classes on Tuesdays."},
+        ],
+    },
+    "qa": [
+        {"question": "What is the name of Ana's cat?", "answer": "Pixel", "evidence": ["D1:1"], "category": 4},
+        {"question": "Which marathon did Ben train for?", "answer": "Berlin", "evidence": ["D1:2"], "category": 4},
+        {"question": "What hobbies does Ana have?", "answer": "pottery", "evidence": ["D2:2; D1:1"], "category": 1},
+        {"question": "Is this adversarial?", "adversarial_answer": "x", "evidence": ["D1:3"], "category": 5},
+    ],
+}]
+
+
+def test_answer_metrics_normalise_case_punctuation_and_articles():
+    assert exact_match("The Pixel.", "pixel") == 1.0
+    assert exact_match("Pixel the cat", "Pixel") == 0.0
+    assert token_f1("a grey cat named Pixel", "Pixel") == 2 * (1 / 4) * 1 / (1 / 4 + 1)
+    assert token_f1("", "Pixel") == 0.0
+
+
+def test_evidence_ids_split_joined_and_odd_ids():
+    assert evidence_ids(["D1:3", "D2:1; D2:4", "D:10:2"]) == {"D1:3", "D2:1", "D2:4", "D10:2"}
+
+
+def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY))
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "eval", "locomo", "--data", str(data), "--k", "1,5",
+         "--answer", "--json", "--n-ctx", "1024", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["overall"]["n"] == 3  # category 5 is not scored
+    assert set(report["by_category"]) == {"1", "2", "3", "4"}
+    assert report["by_category"]["4"]["n"] == 2
+    assert report["by_category"]["4"]["recall@5"] == 1.0  # five turns: every one is in the top 5
+    assert report["conversations"]["tiny-1"]["n"] == 3
+    answers = report["answers"]
+    assert answers["overall"]["n"] == 3
+    assert 0.0 <= answers["overall"]["f1"] <= 1.0
+    assert all(isinstance(e["prediction"], str) for e in answers["examples"])
