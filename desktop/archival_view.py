@@ -18,6 +18,7 @@ class ArchivalView(QWidget):
     def __init__(self, client, agent_name, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client, self.agent_name = client, agent_name
+        self.passages: int | None = None
         self.setAcceptDrops(True)
         self.count = QLabel("", self)
         note_box = QGroupBox("Add a note", self)
@@ -53,8 +54,11 @@ class ArchivalView(QWidget):
 
     def refresh(self) -> None:
         agent = self.agent_name()
-        self.client.query(lambda engine: engine.stats(agent),
-                          lambda stats: self.count.setText(f"<b>{stats.passages:,}</b> passages in archival memory"))
+        self.client.query(lambda engine: engine.stats(agent), self._show_count)
+
+    def _show_count(self, stats) -> None:
+        self.passages = stats.passages
+        self.count.setText(f"<b>{stats.passages:,}</b> passages in archival memory")
 
     def add_note(self) -> None:
         from engine.api import Changes

@@ -118,10 +118,10 @@ class ChatView(QScrollArea):
         self._update_top_note()
         if scroll_to is None:
             self._stick_to_bottom = True
-            QTimer.singleShot(0, self.scroll_to_end)
+            QTimer.singleShot(0, self, self.scroll_to_end)
         else:
             self._stick_to_bottom = False
-            QTimer.singleShot(0, lambda: self.scroll_to_message(scroll_to))
+            QTimer.singleShot(0, self, lambda: self.scroll_to_message(scroll_to))
 
     def prepend_messages(self, messages, has_older: bool) -> None:
         """Older messages above the shown ones, keeping what the user looks at in place."""
@@ -162,7 +162,7 @@ class ChatView(QScrollArea):
         self._live.set_placeholder("Thinking…")
         self._insert(self._live, self.rows.count() - 1)
         self._update_top_note()
-        QTimer.singleShot(0, self.scroll_to_end)
+        QTimer.singleShot(0, self, self.scroll_to_end)
         return self._live
 
     @property

@@ -54,6 +54,10 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Open the engine after the window is on screen, so the window never waits for it."""
+        if not (self.remember and self.store.value("window/state")):
+            width = self.width()
+            self.resizeDocks([self.agent_dock, self.memory], [max(150, width // 8), max(360, width * 3 // 10)],
+                             Qt.Orientation.Horizontal)
         self.client.open(self.config)
 
     # -- building -------------------------------------------------------------------------------
@@ -71,7 +75,6 @@ class MainWindow(QMainWindow):
         self.agent_dock.setWidget(self.agents)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.agent_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.memory)
-        self.resizeDocks([self.agent_dock, self.memory], [170, 430], Qt.Orientation.Horizontal)
         self.resize(1280, 800)
 
     def _build_status_bar(self) -> None:

@@ -183,7 +183,7 @@ class MessageBubble(QFrame):
     def highlight(self, ms: int = 2500) -> None:
         """Flash the bubble so the eye finds a message the user jumped to."""
         self._paint(True)
-        QTimer.singleShot(ms, lambda: self._paint(False))
+        QTimer.singleShot(ms, self, lambda: self._paint(False))
 
 
 class BubbleRow(QWidget):

@@ -26,6 +26,7 @@ class Screenshotter(QObject):
         super().__init__(window)
         self.window, self.view, self.out = window, view, out
         self.stage = "loading"
+        self.steps: list = []
         self.quiet = 0
         self.dialog = None
         self.code = 1
@@ -41,31 +42,48 @@ class Screenshotter(QObject):
 
     def _poll(self) -> None:
         if self.stage == "loading" and self._loaded():
-            self._prepare_view()
+            self.steps = self._steps()
             self.stage = "settling"
         elif self.stage == "settling":
             self.quiet = self.quiet + 1 if not self.window.client.busy else 0
-            if self.quiet >= SETTLE_POLLS:
+            if self.quiet < SETTLE_POLLS:
+                return
+            self.quiet = 0
+            if self.steps:
+                self.steps.pop(0)()
+            else:
                 self._save()
 
-    def _prepare_view(self) -> None:
+    def _steps(self) -> list:
+        """What to do, one step per settled moment, to bring the view into shape."""
         w = self.window
         if self.view == "chat":
-            w.memory.show_tab("core")
-            w.chat.scroll_to_end()
-        elif self.view == "memory":
-            w.memory.show_tab("core")
-            w.resizeDocks([w.memory], [620], w.memory.orientation() if hasattr(w.memory, "orientation") else 1)
-        elif self.view == "timeline":
-            w.memory.show_tab("timeline")
-            QTimer.singleShot(0, lambda: w.memory.timeline.select_first("evicted")
-                              or w.memory.timeline.select_first("core_edit"))
-        elif self.view == "settings":
-            from desktop.settings_dialog import SettingsDialog
-            from engine.api import default_models_dir
+            return [lambda: w.memory.show_tab("core"), w.chat.scroll_to_end]
+        if self.view == "memory":
+            search = w.memory.search
 
-            self.dialog = SettingsDialog(w.client, w.prefs, default_models_dir(), w)
-            self.dialog.show()
+            def find() -> None:
+                w.memory.show_tab("search")
+                search.query.setText("sister birthday")
+                search.search(1)
+
+            def open_first() -> None:
+                if search.results.count():
+                    search.results.setCurrentRow(0)
+                    search.open.click()
+
+            return [find, open_first]
+        if self.view == "timeline":
+            return [lambda: w.memory.show_tab("timeline"),
+                    lambda: w.memory.timeline.select_first("evicted") or w.memory.timeline.select_first("core_edit")]
+        return [self._open_settings]
+
+    def _open_settings(self) -> None:
+        from desktop.settings_dialog import SettingsDialog
+        from engine.api import default_models_dir
+
+        self.dialog = SettingsDialog(self.window.client, self.window.prefs, default_models_dir(), self.window)
+        self.dialog.show()
 
     def _save(self) -> None:
         self.timer.stop()

@@ -16,13 +16,14 @@ class TurnController(QObject):
 
     started = Signal()
     context = Signal(object)   # ContextEvent
-    finished = Signal(object)  # DoneEvent, or None when the turn failed
+    finished = Signal(object)  # DoneEvent (None when the turn failed), once the engine is free again
     failed = Signal(str)
 
     def __init__(self, client, chat, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client, self.chat = client, chat
         self.cancel = None
+        self.done = None
         self.memory_changed = False
         self.running = False
 
@@ -31,7 +32,7 @@ class TurnController(QObject):
 
         if self.running:
             return False
-        self.running, self.memory_changed = True, False
+        self.running, self.memory_changed, self.done = True, False, None
         self.cancel = cancel = CancelFlag()
         bubble = self.chat.begin_turn(text)
         if not self.client.model_name:
@@ -92,13 +93,14 @@ class TurnController(QObject):
             bubble.set_text((bubble.text + " *(stopped)*") if bubble.text else "*(stopped)*")
         elif not bubble.text:
             bubble.set_text(done.reply or "*(no reply)*")
-        self.finished.emit(done)
+        self.done = done
 
     def _on_done(self, _result) -> None:
         from engine.api import Changes
 
         self.running = False
         self.chat.end_turn()
+        self.finished.emit(self.done)
         self.client.changed.emit(Changes(messages=True, timeline=True, core=self.memory_changed,
                                          archival=self.memory_changed))
 

@@ -220,7 +220,7 @@ class EngineClient(QObject):
 
     def close(self, timeout_ms: int = 30_000) -> None:
         """Stop reads, close the engine on its own thread (after the job in hand), stop the threads."""
-        reader, writer = self._threads
+        writer, reader = self._threads
         reader.quit()
         reader.wait(timeout_ms)
         engine, self.engine = self.engine, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Callable, Iterator
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError
 from engine.events import ContextEvent, DoneEvent, TurnEvent
+from engine.memory.disk_errors import storage_errors
 from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
 from engine.paths import default_cache_dir, default_data_dir, default_models_dir
@@ -148,15 +150,18 @@ class Engine:
              name: str | None = None, created_at: datetime | None = None) -> Iterator[TurnEvent]:
         """Answer ``text``: yields events (tokens, calls, results, memory, context), then DoneEvent.
 
-        The message is stored durably before the model sees it.
+        The message is stored durably before the model sees it (the first event says so). An
+        empty or whitespace-only message raises :class:`InputError` and stores nothing; a full
+        disk raises :class:`DataDirError`.
         """
         text = clean_text(text)
-        agent_id = self.agent(agent).id
-        self._restore_once(agent_id)
-        for event in self.loop.turn(agent_id, text, cancel, name=name, created_at=created_at):
-            yield event
-            if isinstance(event, DoneEvent):
-                self._after_turn(agent_id)
+        with storage_errors(self.data_dir):
+            agent_id = self.agent(agent).id
+            self._restore_once(agent_id)
+            for event in self.loop.turn(agent_id, text, cancel, name=name, created_at=created_at):
+                yield event
+                if isinstance(event, DoneEvent):
+                    self._after_turn(agent_id)
 
     def _restore_once(self, agent_id: int) -> None:
         if agent_id in self._restored:
@@ -172,12 +177,15 @@ class Engine:
             self.store.message_vectors.embed_pending()
             if self._pager:
                 self._pager.save(self.loop.compile(agent_id))
-        except Exception:
-            log.exception("post-turn upkeep failed; it will be retried next turn")
+        except Exception as exc:  # embeddings and the KV state are caught up next turn
+            log.warning("post-turn upkeep failed (%s); it will be retried next turn", str(exc).splitlines()[0][:200])
+            log.debug("post-turn upkeep failure", exc_info=True)
 
     def history(self, agent: str = "default", before_id: int | None = None, limit: int = 50,
                 after_id: int | None = None) -> list[Message]:
         """Messages oldest first: the newest ``limit``, those just before ``before_id``, or those after ``after_id``."""
+        if before_id is None and after_id is None:
+            before_id = 2**62  # the newest end of the conversation
         return self.store.recall.range(self.agent(agent).id, after_id=after_id, before_id=before_id, limit=limit)
 
     def message(self, message_id: int) -> Message:
@@ -202,7 +210,8 @@ class Engine:
         return self.store.core.blocks(self.agent(agent).id)
 
     def edit_core(self, label: str, value: str, agent: str = "default", reason: str = "edited by the user") -> CoreBlock:
-        return self.store.core.set(self.agent(agent).id, label, value, author="user", reason=reason)
+        with storage_errors(self.data_dir):
+            return self.store.core.set(self.agent(agent).id, label, value, author="user", reason=reason)
 
     def core_history(self, label: str, agent: str = "default") -> list[BlockVersion]:
         return self.store.core.history(self.agent(agent).id, label)
@@ -223,13 +232,15 @@ class Engine:
                                          newest_first=True)
 
     def insert_passage(self, text: str, agent: str = "default", source: str = "user"):
-        return self.store.archival.insert(self.agent(agent).id, clean_text(text), source=source)
+        with storage_errors(self.data_dir):
+            return self.store.archival.insert(self.agent(agent).id, clean_text(text), source=source)
 
     def import_files(self, paths: list[Path], agent: str = "default",
                      progress: Callable[[int, int], None] | None = None):
         from engine.memory.importer import import_files
 
-        return import_files(self.store.archival, self.agent(agent).id, paths, progress)
+        with storage_errors(self.data_dir):
+            return import_files(self.store.archival, self.agent(agent).id, paths, progress)
 
     def close(self) -> None:
         self._close_model()
@@ -259,7 +270,7 @@ def clean_text(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text = text.encode("utf-8", errors="replace").decode("utf-8")
-    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " " or ch == "\r").replace("\r\n", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t\r" or unicodedata.category(ch) != "Cc").replace("\r\n", "\n")
     if not text.strip():
         raise InputError("the message is empty")
     if len(text) > MAX_MESSAGE_CHARS:

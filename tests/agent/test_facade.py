@@ -21,6 +21,7 @@ def test_history_reads_onwards_from_a_message_and_stats_count_what_is_stored(mak
     engine.insert_passage("The spare key is under the blue pot.")
     assert [m.id for m in engine.history(after_id=ids[1], limit=2)] == ids[2:4]
     assert [m.id for m in engine.history(before_id=ids[4], limit=2)] == ids[2:4]
+    assert [m.id for m in engine.history(limit=2)] == ids[4:]
     assert engine.message(ids[3]).content == "message 3"
     stats = engine.stats()
     assert (stats.messages, stats.passages) == (6, 1)
