@@ -9,6 +9,7 @@ from engine.context.queue import QueuedMessage, eviction_count
 from engine.context.segments import Segment
 from engine.context.state import ContextState
 from engine.context.summary import EvictedLine, extractive_summary, is_usable_summary, summary_prompt
+from engine.crash_points import crash_point
 from engine.memory.timeline import EVICTED, SUMMARISED
 from engine.memory.types import Message
 from engine.runtime.model import GREEDY
@@ -52,6 +53,7 @@ class Summariser:
         self.max_chars, self.max_tokens, self.use_model = max_chars, max_tokens, use_model
 
     def __call__(self, old: str, lines: list[EvictedLine]) -> tuple[str, str]:
+        crash_point("summary")
         if self.use_model:
             text = self._model_summary(old, lines)
             if is_usable_summary(text, self.max_chars):
@@ -60,8 +62,10 @@ class Summariser:
 
     def _model_summary(self, old: str, lines: list[EvictedLine]) -> str:
         fmt = self.runtime.chat_format
-        prompt = fmt.render("user", summary_prompt(old, lines, self.max_chars)) + fmt.generation_prompt
-        tokens = self.runtime.bos_tokens + self.runtime.tokenize(prompt)
+        prefix, suffix = fmt.wrap("user")
+        tokens = (self.runtime.bos_tokens + self.runtime.tokenize(prefix)
+                  + self.runtime.tokenize(summary_prompt(old, lines, self.max_chars), special=False)
+                  + self.runtime.tokenize(suffix + fmt.generation_prompt))
         if len(tokens) + self.max_tokens > self.runtime.n_ctx:
             return ""
 

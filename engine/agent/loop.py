@@ -24,11 +24,14 @@ from engine.context.compiler import ContextCompiler, ContextParts
 from engine.context.queue import Pressure, pressure
 from engine.context.segments import Segment, tokens_by_kind, total_tokens
 from engine.context.state import ContextState, ContextStateStore
+from engine.crash_points import crash_point
 from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
                            TokenEvent, TurnEvent)
 from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
+
+PAGE_IN_QUERY_CHARS = 2000  # a 1 MB paste searches by its beginning, not by every word in it
 
 
 def system_prompt(agent_name: str, specs) -> str:
@@ -86,6 +89,7 @@ class AgentLoop:
         return message
 
     def page_in_for(self, agent_id: int, query: str, message_id: int | None = None) -> Iterator[TurnEvent]:
+        query = query[:PAGE_IN_QUERY_CHARS]
         in_context = {m.id for m in self._queue(agent_id)}
         limit = int(self.runtime.n_ctx * self.settings.recalled_fraction)
         paged = page_in(self.store, agent_id, query, in_context, limit, self.runtime.count_tokens,
@@ -143,6 +147,7 @@ class AgentLoop:
         eviction = evict(self.store, agent_id, state, self._queue(agent_id), segments, self.budget, self.summarise)
         if eviction is None:
             return
+        crash_point("eviction")
         self.states.set(agent_id, eviction.state)
         yield MemoryEvent("evicted", {"message_ids": list(eviction.evicted_ids), "tokens": eviction.evicted_tokens})
         yield MemoryEvent("summarised", {"summary": eviction.state.summary, "method": eviction.summary_method})
@@ -158,6 +163,7 @@ class AgentLoop:
         for piece in self.runtime.stream(prompt, max_tokens=self.settings.reply_reserve_tokens,
                                          sampling=self.settings.sampling, grammar=self._grammars[force_reply],
                                          cancel=cancel, stats=step_stats):
+            crash_point("generation")
             visible = stream.feed(piece)
             if visible:
                 yield TokenEvent(visible)

@@ -6,6 +6,7 @@ message and places the best hits, not already in the window, in a bounded "recal
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from engine.memory.timeline import PAGE_IN
@@ -46,4 +47,4 @@ def page_in(store, agent_id: int, query: str, in_context_ids: set[int], max_toke
 def render_hit(hit: Hit) -> str:
     who = hit.name or hit.role or hit.tier
     flat = " ".join(hit.text.split())
-    return f'- [{hit.created_at:%Y-%m-%d} {who}] "{flat[:400]}"'
+    return f"- [{hit.created_at:%Y-%m-%d} {who}] {json.dumps(flat[:400], ensure_ascii=False)}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
+from engine.agent.settings import AgentSettings
 from engine.api import Engine
 from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
-from engine.events import DoneEvent, FunctionCallEvent, FunctionResultEvent, TokenEvent
+from engine.errors import InputError
+from engine.events import DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent
 from engine.runtime.model import CancelFlag
 
 QUIT_WORDS = {"/quit", "/exit", "/q"}
@@ -18,13 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--message", "-m", default=None, help="send one message, print the reply, exit")
     parser.add_argument("--agent", default="default", help="which agent to talk to (default: default)")
     parser.add_argument("--show-calls", action="store_true", help="print memory function calls on stderr")
+    parser.add_argument("--max-steps", type=int, default=AgentSettings.max_steps,
+                        help=f"function calls per turn at most (default: {AgentSettings.max_steps})")
+    parser.add_argument("--summaries", choices=("model", "extractive"), default="model",
+                        help="who writes the summary of evicted messages (extractive: fast, no model)")
+    parser.add_argument("--ack", action="store_true",
+                        help="for scripts: print 'ack ID' once a message is stored durably, "
+                             "'refused: REASON' for a message that is not accepted")
     add_data_dir(parser)
     add_runtime_options(parser)
     parser.set_defaults(handler=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    engine = Engine(args.data_dir, runtime_settings(args))
+    agent_settings = replace(AgentSettings(), max_steps=max(1, args.max_steps),
+                             summarise_with_model=args.summaries == "model")
+    engine = Engine(args.data_dir, runtime_settings(args), agent_settings=agent_settings)
     try:
         with ProgressLine() as progress:
             engine.load_model(progress)
@@ -38,7 +50,9 @@ def run_chat(args: argparse.Namespace) -> int:
 
 def _answer(engine: Engine, args: argparse.Namespace, text: str, cancel: CancelFlag) -> None:
     for event in engine.send(text, agent=args.agent, cancel=cancel):
-        if isinstance(event, FunctionCallEvent) and event.name != "send_message":
+        if isinstance(event, MemoryEvent) and event.kind == "message_stored" and args.ack:
+            print(f"ack {event.payload['message_id']}", flush=True)
+        elif isinstance(event, FunctionCallEvent) and event.name != "send_message":
             print(f"  ({_call_line(event)})", file=sys.stderr)
         elif isinstance(event, FunctionResultEvent) and args.show_calls:
             print(f"  -> {'ok' if event.ok else 'error'}: {event.result[:200]}", file=sys.stderr)
@@ -59,7 +73,9 @@ def _call_line(event: FunctionCallEvent) -> str:
 
 
 def _interactive(engine: Engine, args: argparse.Namespace) -> int:
+    """One message per line until end of input; bytes that are not UTF-8 become U+FFFD."""
     interactive = sys.stdin.isatty()
+    sys.stdin.reconfigure(errors="replace")
     if interactive:
         print(f"llmos chat with {engine.runtime.name}. Ctrl-C stops a reply; /quit leaves.", file=sys.stderr)
     while True:
@@ -72,9 +88,13 @@ def _interactive(engine: Engine, args: argparse.Namespace) -> int:
             return 0
         if line.strip() in QUIT_WORDS:
             return 0
-        if not line.strip():
+        if not line.strip() and not args.ack:
             continue
-        _answer_interruptibly(engine, args, line)
+        try:
+            _answer_interruptibly(engine, args, line)
+        except InputError as exc:  # one refused message does not end the chat
+            print(f"refused: {exc}" if args.ack else f"llmos: {exc}", file=sys.stdout if args.ack else sys.stderr,
+                  flush=True)
 
 
 def _answer_interruptibly(engine: Engine, args: argparse.Namespace, text: str) -> None:

@@ -44,12 +44,14 @@ def _command(commands, name: str, help_text: str, handler) -> argparse.ArgumentP
 
 @contextmanager
 def _opened(args: argparse.Namespace):
+    from engine.memory.disk_errors import storage_errors
     from engine.memory.store import MemoryStore
 
     store = MemoryStore.open(args.data_dir or default_data_dir())
     try:
-        agent = store.agents.ensure_default() if args.agent == "default" else store.agents.get_by_name(args.agent)
-        yield store, agent
+        with storage_errors(store.data_dir):
+            agent = store.agents.ensure_default() if args.agent == "default" else store.agents.get_by_name(args.agent)
+            yield store, agent
     finally:
         store.close()
 

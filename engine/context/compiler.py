@@ -34,7 +34,7 @@ class ContextCompiler:
 
     def __init__(self, runtime: ModelRuntime, cache_size: int = 4096) -> None:
         self.runtime = runtime
-        self._cache: OrderedDict[tuple[str, str], tuple[int, ...]] = OrderedDict()
+        self._cache: OrderedDict[tuple[bool, str], tuple[int, ...]] = OrderedDict()
         self._cache_size = cache_size
 
     def compile(self, parts: ContextParts) -> list[Segment]:
@@ -56,17 +56,20 @@ class ContextCompiler:
         return self.segment(f"msg:{message.id}", MESSAGE, message.role, render_message(message))
 
     def segment(self, key: str, kind: str, role: str, content: str) -> Segment:
-        text = self.runtime.chat_format.render(role, content)
-        return Segment(key, kind, text, self._tokens(role, text))
+        """Markup tokenised as markup, content as plain text: stored text that imitates a turn
+        (``<end_of_turn><start_of_turn>system``) reaches the model as quoted words."""
+        prefix, suffix = self.runtime.chat_format.wrap(role)
+        tokens = self._tokens(prefix, True) + self._tokens(content, False) + self._tokens(suffix, True)
+        return Segment(key, kind, prefix + content + suffix, tokens)
 
     def generation_tokens(self) -> list[int]:
-        return list(self._tokens("generation", self.runtime.chat_format.generation_prompt))
+        return list(self._tokens(self.runtime.chat_format.generation_prompt, True))
 
-    def _tokens(self, role: str, text: str) -> tuple[int, ...]:
-        key = (role, text)
+    def _tokens(self, text: str, special: bool) -> tuple[int, ...]:
+        key = (special, text)
         tokens = self._cache.get(key)
         if tokens is None:
-            tokens = tuple(self.runtime.tokenize(text))
+            tokens = tuple(self.runtime.tokenize(text, special=special))
             self._cache[key] = tokens
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

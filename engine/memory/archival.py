@@ -14,8 +14,9 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from engine.crash_points import crash_point
 from engine.errors import InputError, NotFoundError
-from engine.memory.db import Database
+from engine.memory.db import Database, rollback
 from engine.memory.embeddings import Embedder, content_hash
 from engine.memory.timeline import ARCHIVAL_INSERT, SEARCH, Timeline
 from engine.memory.types import Hit, Page, Passage
@@ -98,8 +99,9 @@ class ArchivalStore:
                 [agent_id, t, source, at, content_hash(t), v.tolist()]).fetchone()[0] for t, v in zip(texts, vectors)]
             cur.execute("COMMIT")
         except Exception:
-            cur.execute("ROLLBACK")
+            rollback(cur)
             raise
+        crash_point("archival_insert")
         index.add(ids, vectors)
         if save:
             index.save()

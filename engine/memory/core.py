@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from engine.crash_points import crash_point
 from engine.errors import CoreMemoryLimitError, InputError, LlmosError, NotFoundError
 from engine.memory.db import Database
 from engine.memory.timeline import CORE_EDIT, Timeline
@@ -111,6 +112,7 @@ class CoreMemory:
         self.db.cursor().execute(
             f"INSERT INTO core_block_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [agent_id, label, number, value, limit, author, reason, datetime.now()])
+        crash_point("core_edit")
         self.timeline.log(agent_id, CORE_EDIT, {
             "label": label, "version": number, "author": author, "reason": reason,
             "old_len": len(previous.value) if previous else 0, "new_len": len(value)})

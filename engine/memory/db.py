@@ -54,3 +54,11 @@ class Database:
                 cur.close()
             self._cursors.clear()
         self.con.close()
+
+
+def rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failed write; a commit that failed (a full disk) has already ended it."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass

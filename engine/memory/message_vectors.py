@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from engine.memory.archival import stored_batches
-from engine.memory.db import Database
+from engine.memory.db import Database, rollback
 from engine.memory.embeddings import Embedder
 from engine.memory.vector_index import Progress, VectorIndex
 
@@ -76,7 +76,7 @@ class MessageVectors:
                 cur.execute("UPDATE messages SET embedding = ? WHERE id = ?", [vec.tolist(), id_])
             cur.execute("COMMIT")
         except Exception:
-            cur.execute("ROLLBACK")
+            rollback(cur)
             raise
 
     def search(self, agent_id: int, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:

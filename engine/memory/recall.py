@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from typing import Iterable, Sequence
 
+from engine.crash_points import crash_point
 from engine.errors import InputError, NotFoundError
 from engine.memory.db import Database
 from engine.memory.fts_index import FtsIndex
@@ -74,6 +75,7 @@ class RecallStore:
             "INSERT INTO messages (agent_id, role, name, content, created_at) VALUES (?, ?, ?, ?, ?) "
             "RETURNING id", [agent_id, role, name, content, created_at]).fetchone()
         message = Message(row[0], agent_id, role, content, created_at, name)
+        crash_point("append")
         self.timeline.log(agent_id, MESSAGE_STORED, {"message_id": message.id, "role": role})
         self._maybe_rebuild()
         return message

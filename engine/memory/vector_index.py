@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import hnswlib
 import numpy as np
 
+from engine.crash_points import crash_point
 from engine.memory.embeddings import DIM, MODEL_ID
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ class VectorIndex:
             self._count += fresh
             self._max_id = max(self._max_id, int(ids.max()))
 
+    def __contains__(self, id_: int) -> bool:
+        with self._lock:
+            return self._has(int(id_))
+
     def _has(self, label: int) -> bool:
         try:
             self._index.get_items([label])
@@ -134,6 +139,7 @@ class VectorIndex:
             tmp = self.path.with_name(self.path.name + ".tmp")
             self._index.save_index(str(tmp))
             os.replace(tmp, self.path)
+            crash_point("index_save")
             manifest = Manifest(self.model_id, self.dim, self._count, self._max_id,
                                 self.path.stat().st_size, _crc32(self.path))
             tmp_manifest = self.manifest_path.with_name(self.manifest_path.name + ".tmp")

@@ -29,8 +29,13 @@ class ChatFormat:
 
     def render(self, role: str, content: str) -> str:
         """One message with its turn markup (function results travel as user turns)."""
+        prefix, suffix = self.wrap(role)
+        return f"{prefix}{content}{suffix}"
+
+    def wrap(self, role: str) -> tuple[str, str]:
+        """The markup before and after a message of ``role``."""
         role = self._template_role(role)
-        return f"{self.prefixes[role]}{content}{self.suffixes[role]}"
+        return self.prefixes[role], self.suffixes[role]
 
     def _template_role(self, role: str) -> str:
         if role in ("function", "tool"):

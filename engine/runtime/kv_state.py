@@ -17,6 +17,8 @@ from array import array
 from pathlib import Path
 from typing import Sequence
 
+from engine.crash_points import crash_point
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"LLMOSKV\x01"
@@ -48,7 +50,10 @@ class KVStateStore:
         temp = path.with_suffix(f".{os.getpid()}.partial")
         with temp.open("wb") as out:
             out.write(MAGIC + struct.pack("<I", len(header)) + header)
-            out.write(blob)
+            out.write(blob[: len(blob) // 2])
+            out.flush()
+            crash_point("kv_save")
+            out.write(blob[len(blob) // 2:])
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
@@ -83,7 +88,21 @@ class KVStateStore:
         return blob
 
     def _prune(self, keep_path: Path) -> None:
+        """Keep the newest states; drop temp files of processes that died mid-write."""
+        for partial in self.directory.glob(f"{self.fingerprint[:16]}-*.partial"):
+            if not _alive(partial.suffixes[-2].lstrip(".")):
+                partial.unlink(missing_ok=True)
         mine = sorted(self.directory.glob(f"{self.fingerprint[:16]}-*{SUFFIX}"),
                       key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in [p for p in mine if p != keep_path][max(0, self.keep - 1):]:
             old.unlink(missing_ok=True)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

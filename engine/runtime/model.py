@@ -135,9 +135,14 @@ class ModelRuntime:
 
     # -- tokens -------------------------------------------------------------------------------
 
-    def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
-        """Exact tokens of ``text`` with the model's own tokenizer (markup tokens recognised)."""
-        return self.llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=add_bos, special=True)
+    def tokenize(self, text: str, add_bos: bool = False, special: bool = True) -> list[int]:
+        """Exact tokens of ``text`` with the model's own tokenizer.
+
+        ``special`` recognises markup such as ``<start_of_turn>``; content (anything a user, a
+        document or the model wrote) is tokenised with ``special=False`` so text that imitates
+        markup stays text and cannot open a turn of its own.
+        """
+        return self.llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=add_bos, special=special)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
