@@ -2,7 +2,8 @@
 
 DuckDB's fts index is a snapshot: rows inserted after ``PRAGMA create_fts_index`` are not in it.
 ``fts_state.covered_max_id`` records the highest message id the index holds, so searches can
-scan the few newer rows directly and always see every message.
+scan the few newer rows directly and always see every message. Each rebuild also derives the
+BM25 postings table that searches read (see bm25.py).
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from engine.memory.bm25 import BUILD_POSTINGS, FTS_SCHEMA
 from engine.memory.db import Database
 
 log = logging.getLogger(__name__)
-
-FTS_SCHEMA = "fts_main_messages"
 
 
 class FtsIndex:
@@ -80,11 +80,12 @@ class FtsIndex:
 
 
 def _build(cur) -> int:
-    # One transaction, so covered_max_id matches exactly the rows the index snapshot holds.
+    # One transaction, so covered_max_id matches exactly the rows the index and postings hold.
     cur.execute("BEGIN")
     try:
         max_id = cur.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
         cur.execute("PRAGMA create_fts_index('messages', 'id', 'content', overwrite=1)")
+        cur.execute(BUILD_POSTINGS)
         cur.execute("UPDATE fts_state SET covered_max_id = ? WHERE table_name = 'messages'", [max_id])
         cur.execute("COMMIT")
     except BaseException:

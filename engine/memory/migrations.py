@@ -107,6 +107,19 @@ def m003_context_state(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m004_recall_postings(db: duckdb.DuckDBPyConnection) -> None:
+    # Text search reads BM25 postings derived from the fts index (engine/memory/bm25.py); an index
+    # built before them gets its postings now, or the rows it covers would not be found.
+    from engine.memory.bm25 import BUILD_POSTINGS, FTS_SCHEMA
+
+    has_index = db.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FTS_SCHEMA]).fetchone()[0]
+    if has_index:
+        db.execute(BUILD_POSTINGS)
+    else:
+        db.execute("CREATE TABLE recall_postings (agent_id BIGINT, termid BIGINT, message_id BIGINT, impact DOUBLE)")
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

@@ -1,8 +1,8 @@
 """Recall storage: every message of every conversation, durable on return and searchable.
 
-Text search ranks by BM25 from the fts index and merges in, by a plain word scan, the messages
-newer than that index, so a search always sees everything; the index is rebuilt off the hot
-path once enough rows have piled up outside it.
+Text search ranks by BM25 from the fts index (scored over the query's terms only, see bm25.py)
+and merges in, by a plain word scan, the messages newer than that index, so a search always sees
+everything; the index is rebuilt off the hot path once enough rows have piled up outside it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import re
 from datetime import datetime
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from engine.crash_points import crash_point
 from engine.errors import InputError, NotFoundError
+from engine.memory import bm25
 from engine.memory.db import Database
 from engine.memory.fts_index import FtsIndex
 from engine.memory.timeline import MESSAGE_STORED, SEARCH, Timeline
@@ -38,22 +41,19 @@ no nor not now of off on once only or other our ours ourselves out over own same
 that the their theirs them themselves then there these they this those through to too under until up very was
 we were what when where which while who whom why will with would you your yours yourself yourselves""".split())
 
-# Rows in the index get their BM25 score; newer rows get the share of query words they contain,
-# scaled to the best BM25 score so a fresh message with every word ranks with the best old one.
-# Whole words only ("at" must not match "water"), the same way the fts index tokenises.
-_WORDS_FOUND = ("list_count(list_filter(?::VARCHAR[], "
-                "w -> regexp_matches(lower(content), '(^|[^a-z0-9_])' || w || '($|[^a-z0-9_])')))")
-_TEXT_SQL = f"""
-WITH scored AS (
-    SELECT {MESSAGE_COLUMNS}, {{bm25}} AS bm25,
-           CASE WHEN id > ? THEN {_WORDS_FOUND} ELSE 0 END AS words
-    FROM messages WHERE agent_id = ?
-), matched AS (
-    SELECT *, coalesce(bm25, words / ? * coalesce(max(bm25) OVER (), 1.0)) AS score
-    FROM scored WHERE bm25 IS NOT NULL OR words > 0
-)
-SELECT {MESSAGE_COLUMNS}, score FROM matched
-"""
+# Rows newer than the index score the share of query words they contain, scaled to the best BM25
+# score, so a fresh message with every word ranks with the best old one. Whole words only ("at"
+# must not match "water"), the same way the fts index tokenises. One pattern parameter per word:
+# a constant pattern is compiled once per query, one built from a column once per row.
+_WHOLE_WORD = "(^|[^a-z0-9_]){}($|[^a-z0-9_])"
+_FRESH_SQL = ("SELECT id, words FROM (SELECT id, {found} AS words FROM messages "
+              "WHERE agent_id = ? AND id > ?) WHERE words > 0")
+
+
+def _words_found(words: list[str]) -> tuple[str, list[str]]:
+    """SQL counting how many of ``words`` a row's content holds, and its parameters."""
+    sql = " + ".join(["regexp_matches(lower(content), ?)::INTEGER"] * len(words))
+    return f"({sql})", [_WHOLE_WORD.format(w) for w in words]
 
 
 class RecallStore:
@@ -124,19 +124,47 @@ class RecallStore:
         return self.db.cursor().execute("SELECT count(*) FROM messages WHERE agent_id = ?", [agent_id]).fetchone()[0]
 
     def search_text(self, agent_id: int, query: str, page: int = 1, page_size: int = 10) -> Page[Hit]:
-        """Messages matching any word of ``query``, best first (BM25, newer rows by word scan)."""
+        """Messages matching any word of ``query``, best first (BM25, newer rows by word scan);
+        ties go to the newer message."""
         page, page_size = _check_paging(page, page_size)
         words = _words(query)
         if not words:
             return Page((), page, page_size, 0)
-        has_index = self.fts.exists()
-        bm25 = "fts_main_messages.match_bm25(id, ?)" if has_index else "NULL"
-        covered = self.fts.covered_max_id() if has_index else -1
-        params = ([query] if has_index else []) + [covered, words, agent_id, float(len(words))]
-        rows = self._paged(_TEXT_SQL.format(bm25=bm25), "score DESC, id DESC", params, page, page_size)
-        result = _page(rows, page, page_size)
+        ids, scores = self._text_scores(agent_id, query, words)
+        best_ids, best_scores = bm25.top(ids, scores, page * page_size)
+        skip = (page - 1) * page_size
+        result = Page(self._hits(best_ids[skip:], best_scores[skip:]), page, page_size, len(ids))
         self._log_search(agent_id, "text", query, result)
         return result
+
+    def _text_scores(self, agent_id: int, query: str, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every matching message id with its score, unordered.
+
+        One transaction, so the index and the scan of newer rows meet exactly at the index's
+        ``covered_max_id`` even while a rebuild commits.
+        """
+        cur = self.db.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            covered = self.fts.covered_max_id()
+            indexed = bm25.score(cur, agent_id, query) if covered > 0 else bm25.Scores.empty()
+            found, patterns = _words_found(words)
+            fresh = cur.execute(_FRESH_SQL.format(found=found), [*patterns, agent_id, covered]).fetchnumpy()
+        finally:
+            cur.execute("COMMIT")
+        fresh_scores = fresh["words"].astype(np.float64) / len(words) * (indexed.best or 1.0)
+        return (np.concatenate([indexed.ids, fresh["id"].astype(np.int64)]),
+                np.concatenate([indexed.scores, fresh_scores]))
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> tuple[Hit, ...]:
+        """The messages behind ``ids``, in that order, as hits."""
+        if len(ids) == 0:
+            return ()
+        # One equality per id lets each use the zone maps; an IN list reads every row group.
+        one = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
+        rows = {r[0]: r for r in self.db.cursor().execute(" UNION ALL ".join([one] * len(ids)), ids.tolist()).fetchall()}
+        return tuple(Hit("recall", r[0], r[3], float(s), r[4], r[5], r[2])
+                     for i, s in zip(ids.tolist(), scores.tolist()) if (r := rows.get(i)) is not None)
 
     def search_date(self, agent_id: int, start: datetime, end: datetime, query: str | None = None,
                     page: int = 1, page_size: int = 10) -> Page[Hit]:
@@ -146,8 +174,9 @@ class RecallStore:
         words = _words(query or "")
         if query is not None and not words:
             return Page((), page, page_size, 0)
-        score = f"{_WORDS_FOUND} / ?" if words else "1.0"
-        score_params = [words, float(len(words))] if words else []
+        found, patterns = _words_found(words) if words else ("1.0", [])
+        score = f"{found} / ?" if words else "1.0"
+        score_params = [*patterns, float(len(words))] if words else []
         sql = (f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, {score} AS score FROM messages "
                "WHERE agent_id = ? AND created_at >= ? AND created_at < ?) WHERE score > 0")
         rows = self._paged(sql, "created_at, id", [*score_params, agent_id, start, end], page, page_size)

@@ -1,0 +1,94 @@
+"""BM25 for a query's terms only, from a postings table derived from DuckDB's fts index.
+
+The fts extension's ``match_bm25`` scores every row of the table for every query: about a
+second at a million messages. The index's own tables already hold all BM25 needs (per document
+and term the term frequency, per document its length, per term its document frequency), so
+each rebuild turns them into ``recall_postings``: one row per (agent, term, message) holding
+that term's share of the message's score, its *impact*, sorted so one agent's rows for one term
+lie together. A query reads only its terms' rows and sums impacts per message. Tokenizer,
+stemmer, stopwords, statistics and formula (k1 = 1.2, b = 0.75, the macro's base-10 log) are
+the extension's own, so the scores are ``match_bm25``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+FTS_SCHEMA = "fts_main_messages"
+
+# The subscore expression of the fts extension's match_bm25 macro, written the same way (the
+# literals' DECIMAL types included) so each impact is bit-for-bit what the macro adds up.
+BUILD_POSTINGS = f"""
+CREATE OR REPLACE TABLE recall_postings AS
+WITH term_tf AS (SELECT docid, termid, count(*) AS tf FROM {FTS_SCHEMA}.terms GROUP BY docid, termid),
+stats AS (SELECT num_docs, avgdl FROM {FTS_SCHEMA}.stats)
+SELECT m.agent_id, term_tf.termid, m.id AS message_id,
+       log((((stats.num_docs - dict.df) + 0.5) / (dict.df + 0.5)) + 1)
+       * ((tf * (1.2 + 1)) / (tf + (1.2 * ((1 - 0.75) + (0.75 * (docs.len / stats.avgdl)))))) AS impact
+FROM term_tf
+JOIN {FTS_SCHEMA}.docs AS docs USING (docid)
+JOIN {FTS_SCHEMA}.dict AS dict USING (termid)
+JOIN messages AS m ON m.id = docs.name, stats
+ORDER BY m.agent_id, term_tf.termid, m.id
+"""
+
+_QUERY_TERMS = (f"SELECT termid FROM {FTS_SCHEMA}.dict WHERE term IN "
+                f"(SELECT stem(unnest({FTS_SCHEMA}.tokenize(?)), 'porter')) ORDER BY termid")
+_POSTINGS = "SELECT message_id, impact FROM recall_postings WHERE agent_id = ? AND termid = ?"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every message matching at least one query term, with its BM25 score (unordered)."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Scores":
+        return cls(np.empty(0, np.int64), np.empty(0, np.float64))
+
+    @property
+    def best(self) -> float | None:
+        return float(self.scores.max()) if len(self.scores) else None
+
+
+def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str) -> Scores:
+    """BM25 of ``agent_id``'s indexed messages for ``query``; call only once an index exists.
+
+    Terms are read one at a time: an equality on the sort key lets DuckDB skip every other
+    row group, which an ``IN`` list or a join does not.
+    """
+    termids = [row[0] for row in cur.execute(_QUERY_TERMS, [query]).fetchall()]
+    lists = [cur.execute(_POSTINGS, [agent_id, t]).fetchnumpy() for t in termids]
+    if not lists:
+        return Scores.empty()
+    if len(lists) == 1:  # one term: each message appears once, its impact is its score
+        return Scores(lists[0]["message_id"].astype(np.int64, copy=False),
+                      lists[0]["impact"].astype(np.float64, copy=False))
+    ids = np.concatenate([p["message_id"] for p in lists]).astype(np.int64, copy=False)
+    impacts = np.concatenate([p["impact"] for p in lists]).astype(np.float64, copy=False)
+    # A stable sort keeps each message's impacts in term order, so equal term patterns give
+    # exactly equal sums and ties stay ties.
+    order = np.argsort(ids, kind="stable")
+    ids, impacts = ids[order], impacts[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.empty(0, np.int64)
+    return Scores(ids[starts], np.add.reduceat(impacts, starts) if len(starts) else impacts)
+
+
+def top(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best (id, score) pairs ordered by score then id, both descending.
+
+    Every row tied with the n-th score is sorted too, so the cut is the same as a full sort's.
+    """
+    if n <= 0 or len(ids) == 0:
+        return ids[:0], scores[:0]
+    if len(ids) > n:
+        threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
+        keep = np.flatnonzero(scores >= threshold)
+        ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((-ids, -scores))[:n]
+    return ids[order], scores[order]
