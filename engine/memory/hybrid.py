@@ -1,8 +1,10 @@
-"""What memory to page in for a query: keyword and vector results fused, nudged by time.
+"""What memory to page in for a query: keyword and vector results fused, nudged by who and when.
 
-Reciprocal rank fusion needs no score calibration between BM25 and cosine similarity; a mild
-recency prior and, when the query names a time ("yesterday", "in May 2023"), a boost for hits
-from then break ties the way a person would.
+Reciprocal rank fusion needs no score calibration between BM25 and cosine similarity. On top of
+it, conversation structure: a reply carries part of the keyword score of the turn it answers
+("Which marathon?" / "Berlin!"), neighbouring turns share a strong hit's score, a day with a
+strong hit lifts its other hits, and a query naming a speaker prefers that speaker's turns.
+When the query names a time ("yesterday", "in May 2023"), hits from then get a boost.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
@@ -35,12 +38,16 @@ class RetrievalWeights:
     bm25: float = 1.0
     vector: float = 1.0
     archival: float = 0.8
-    rrf_k: int = 20
+    rrf_k: int = 10
     recency: float = 0.15
     recency_half_life_days: float = 30.0
     date_match: float = 1.0
-    candidates: int = 50
-    neighbours: float = 0.5
+    candidates: int = 100
+    neighbours: float = 0.4
+    reply_carry: float = 0.5     # share of a turn's BM25 score its same-day reply inherits
+    same_day: float = 0.2        # share of the day's best score every hit of that day gains
+    speaker: float = 1.0         # bonus (in top-rank units) for turns by a speaker the query names
+    names_ttl_s: float = 60.0
 
 
 class HybridRetriever:
@@ -50,6 +57,7 @@ class HybridRetriever:
                  embedder_provider: Callable[[], Embedder], weights: RetrievalWeights = RetrievalWeights()) -> None:
         self.recall, self.vectors, self.archival = recall, message_vectors, archival
         self._embedder, self.weights = embedder_provider, weights
+        self._names: dict[int, tuple[float, frozenset[str]]] = {}
 
     def search(self, agent_id: int, query: str, k: int = 10, tiers: Sequence[str] = ("recall", "archival"),
                now: datetime | None = None, exclude_ids: Sequence[int] = ()) -> list[Hit]:
@@ -60,17 +68,83 @@ class HybridRetriever:
         vector = self._embedder().embed([query])[0]
         lists: list[tuple[float, list[Hit]]] = []
         if "recall" in tiers:
-            lists.append((w.bm25, list(self.recall.search_text(agent_id, query, 1, w.candidates).items)))
+            lists.append((w.bm25, self._keyword_hits(agent_id, query)))
             lists.append((w.vector, self._vector_hits(agent_id, vector)))
         if "archival" in tiers:
             lists.append((w.archival, self.archival.similar(agent_id, vector, w.candidates)))
         fused = self._fuse(lists, set(exclude_ids))
+        self._add_speaker(agent_id, query, fused)
         if w.neighbours > 0:
             self._add_neighbours(agent_id, fused, set(exclude_ids))
+        self._add_same_day(fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
         return [Hit(h.tier, h.id, h.text, s, h.created_at, h.name, h.role) for s, h in scored[:k]]
+
+    def _keyword_hits(self, agent_id: int, query: str) -> list[Hit]:
+        """BM25 hits, re-ranked after each same-day reply inherits part of the score of the turn
+        before it: an answer rarely repeats the words of the question it answers."""
+        hits = list(self.recall.search_text(agent_id, query, 1, self.weights.candidates).items)
+        if not hits or self.weights.reply_carry <= 0:
+            return hits
+        score = {h.id: h.score for h in hits}
+        by_id = {h.id: h for h in hits}
+        for row in self._rows([h.id + 1 for h in hits if h.id + 1 not in by_id]):
+            if row[5] == agent_id:
+                by_id[row[0]] = Hit("recall", row[0], row[1], 0.0, row[2], row[3], row[4])
+        combined = {}
+        for mid, hit in by_id.items():
+            before = by_id.get(mid - 1)
+            carried = score.get(mid - 1, 0.0) if before and before.created_at.date() == hit.created_at.date() else 0.0
+            combined[mid] = score.get(mid, 0.0) + self.weights.reply_carry * carried
+        ranked = sorted(combined, key=lambda i: (-combined[i], -i))[: self.weights.candidates]
+        return [by_id[i] for i in ranked if combined[i] > 0]
+
+    def _rows(self, ids: list[int]) -> list[tuple]:
+        if not ids:
+            return []
+        return self.recall.db.cursor().execute(
+            f"SELECT id, content, created_at, name, role, agent_id FROM messages WHERE id IN "
+            f"({', '.join('?' * len(ids))})", ids).fetchall()
+
+    def _add_same_day(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+        """Every recall hit gains a share of its day's best score: one conversation's turns
+        about a topic come together, and a strong hit vouches for the rest of that talk."""
+        if self.weights.same_day <= 0:
+            return
+        best: dict = {}
+        for score, hit in fused.values():
+            if hit.tier == "recall":
+                day = hit.created_at.date()
+                best[day] = max(best.get(day, 0.0), score)
+        for key, (score, hit) in list(fused.items()):
+            if hit.tier == "recall":
+                fused[key] = (score + self.weights.same_day * best[hit.created_at.date()], hit)
+
+    def _add_speaker(self, agent_id: int, query: str, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+        """A query that names a speaker ("What did Anna say about...") prefers that speaker's turns."""
+        if self.weights.speaker <= 0:
+            return
+        named = {n for n in self._speaker_names(agent_id)
+                 if re.search(r"\b" + re.escape(n.lower()) + r"\b", query.lower())}
+        if not named:
+            return
+        bonus = self.weights.speaker / (self.weights.rrf_k + 1)
+        for key, (score, hit) in list(fused.items()):
+            if hit.tier == "recall" and hit.name in named:
+                fused[key] = (score + bonus, hit)
+
+    def _speaker_names(self, agent_id: int) -> frozenset[str]:
+        """Names of the agent's speakers; cached for a while since new speakers are rare."""
+        cached = self._names.get(agent_id)
+        if cached and time.monotonic() - cached[0] < self.weights.names_ttl_s:
+            return cached[1]
+        names = frozenset(r[0] for r in self.recall.db.cursor().execute(
+            "SELECT DISTINCT name FROM messages WHERE agent_id = ? AND name IS NOT NULL AND name <> ''",
+            [agent_id]).fetchall())
+        self._names[agent_id] = (time.monotonic(), names)
+        return names
 
     def _vector_hits(self, agent_id: int, vector) -> list[Hit]:
         found = self.vectors.search(agent_id, vector, self.weights.candidates)
@@ -101,9 +175,7 @@ class HybridRetriever:
         if not hits:
             return
         ids = sorted({h.id + d for _, h in hits for d in (-1, 1)})
-        rows = {r[0]: r for r in self.recall.db.cursor().execute(
-            f"SELECT id, content, created_at, name, role, agent_id FROM messages WHERE id IN "
-            f"({', '.join('?' * len(ids))})", ids).fetchall()}
+        rows = {r[0]: r for r in self._rows(ids)}
         extra: dict[int, float] = {}
         for score, hit in hits:
             for nid in (hit.id - 1, hit.id + 1):

@@ -74,3 +74,24 @@ def test_neighbouring_turn_of_a_strong_hit_is_paged_in(parts):
     vectors.embed_pending()
     ids = [h.id for h in retriever.search(1, "instrument for the concert", k=3, now=NOW)]
     assert question.id in ids and answer.id in ids
+
+
+def test_a_reply_inherits_part_of_the_keyword_score_of_the_turn_it_answers(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 5, 2, 10, 0)
+    recall.append(1, "user", "Which marathon are you training for this spring?", created_at=day)
+    reply = recall.append(1, "assistant", "Berlin, in April.", created_at=day + timedelta(seconds=1))
+    recall.append(1, "user", "A marathon of films tonight.", created_at=day + timedelta(days=3))
+    hits = retriever._keyword_hits(1, "marathon training")
+    assert reply.id in [h.id for h in hits]
+    assert [h.id for h in recall.search_text(1, "marathon training").items].count(reply.id) == 0
+
+
+def test_a_query_naming_a_speaker_prefers_that_speakers_turns(parts):
+    recall, vectors, _, retriever = parts
+    day = datetime(2024, 5, 2, 10, 0)
+    ben = recall.append(1, "user", "I painted a sunset over the lake.", name="Ben", created_at=day)
+    ana = recall.append(1, "user", "I painted a sunset over the lake.", name="Ana", created_at=day + timedelta(days=9))
+    vectors.embed_pending()
+    assert retriever.search(1, "What did Ana paint?", k=1, now=NOW)[0].id == ana.id
+    assert retriever.search(1, "What did Ben paint?", k=1, now=NOW)[0].id == ben.id
