@@ -234,12 +234,14 @@ def _with_sequences(llama, n_seq_max: int):
     if n_seq_max <= 1:
         return llama
     from llama_cpp import _internals
+    from llama_cpp._utils import suppress_stdout_stderr
 
     params = llama.context_params
     params.n_seq_max, params.kv_unified = n_seq_max, True
     old = llama._ctx
-    llama._ctx = llama._stack.enter_context(contextlib.closing(
-        _internals.LlamaContext(model=llama._model, params=params, verbose=llama.verbose)))
+    with suppress_stdout_stderr(disable=llama.verbose):  # llama.cpp's notes on the cache layout
+        context = _internals.LlamaContext(model=llama._model, params=params, verbose=llama.verbose)
+    llama._ctx = llama._stack.enter_context(contextlib.closing(context))
     old.close()
     return llama
 
