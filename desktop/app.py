@@ -29,11 +29,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--view", choices=("chat", "memory", "timeline", "settings"), default="chat",
                         help="which view --screenshot shows")
     parser.add_argument("--size", default="1280x800", help="window size for --screenshot, WxH")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run one real turn in a temporary data dir, print a summary, exit (no display needed)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in argv:
+        return self_test(argv)
     if not has_display() and "--screenshot" not in argv:
         from engine.cli import main as cli_main
 
@@ -42,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     if "--screenshot" in argv and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     return run_app(argv)
+
+
+def self_test(argv: list[str]) -> int:
+    """Check the install (or the bundle) end to end without a window; see engine.selftest."""
+    from engine.selftest import run_self_test
+
+    args = parse_args(argv)
+    return run_self_test(sys.stdout, model_path=args.model, n_ctx=args.n_ctx or 1024)
 
 
 def run_app(argv: list[str]) -> int:

@@ -70,8 +70,8 @@ class ChatView(QScrollArea):
         self.top_note = QLabel("", self.container)
         self.top_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.top_note.setObjectName("topNote")
+        self.rows.addStretch(1)  # a short conversation sits at the bottom, next to the message box
         self.rows.addWidget(self.top_note)
-        self.rows.addStretch(1)
         self.setWidget(self.container)
         self.agent_name = "assistant"
         self.has_older = False
@@ -113,7 +113,7 @@ class ChatView(QScrollArea):
         """Show these messages in place of what is shown; scroll to the end or to one message."""
         self.clear()
         for bubble in group_messages(messages, self.agent_name):
-            self._insert(bubble, self.rows.count() - 1)
+            self._insert(bubble, self.rows.count())
         self.has_older, self.has_newer, self.loading = has_older, has_newer, False
         self._update_top_note()
         if scroll_to is None:
@@ -135,11 +135,11 @@ class ChatView(QScrollArea):
 
     def append_messages(self, messages, has_newer: bool) -> None:
         for bubble in group_messages(messages, self.agent_name):
-            self._insert(bubble, self.rows.count() - 1)
+            self._insert(bubble, self.rows.count())
         self.has_newer, self.loading = has_newer, False
 
     def _first_row_index(self) -> int:
-        return 1  # after the note at the top
+        return 2  # after the stretch and the note at the top
 
     def _insert(self, bubble: MessageBubble, index: int) -> None:
         self.rows.insertWidget(index, BubbleRow(bubble, self.container))
@@ -157,10 +157,10 @@ class ChatView(QScrollArea):
     def begin_turn(self, text: str) -> MessageBubble:
         """The user's message and an empty reply bubble that shows "Thinking…" until text comes."""
         self._stick_to_bottom = True
-        self._insert(MessageBubble("user", "You", datetime.now(), text), self.rows.count() - 1)
+        self._insert(MessageBubble("user", "You", datetime.now(), text), self.rows.count())
         self._live = MessageBubble("assistant", self.agent_name, datetime.now())
         self._live.set_placeholder("Thinking…")
-        self._insert(self._live, self.rows.count() - 1)
+        self._insert(self._live, self.rows.count())
         self._update_top_note()
         QTimer.singleShot(0, self, self.scroll_to_end)
         return self._live

@@ -6,7 +6,7 @@ import html
 import json
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QPushButton, QSplitter, QTextBrowser, QToolButton, QTreeWidget,
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QPushButton, QSplitter, QTextBrowser, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.message_widgets import time_label
@@ -47,19 +47,17 @@ class TimelineView(QWidget):
         super().__init__(parent)
         self.client, self.agent_name = client, agent_name
         self.events: list = []
-        filters = QHBoxLayout()
-        filters.setSpacing(2)
-        self.filters: dict[str, QToolButton] = {}
-        for kind, label in KIND_LABELS.items():
-            button = QToolButton(self)
-            button.setText(label)
-            button.setCheckable(True)
-            button.setChecked(kind != "message_stored")
-            button.setObjectName(f"filter_{kind}")
-            button.toggled.connect(self.refresh)
-            filters.addWidget(button)
-            self.filters[kind] = button
-        filters.addStretch(1)
+        filters = QGridLayout()
+        filters.setHorizontalSpacing(12)
+        filters.setVerticalSpacing(2)
+        self.filters: dict[str, QCheckBox] = {}
+        for n, (kind, label) in enumerate(KIND_LABELS.items()):
+            box = QCheckBox(label, self)
+            box.setChecked(kind != "message_stored")
+            box.setObjectName(f"filter_{kind}")
+            box.toggled.connect(self.refresh)
+            filters.addWidget(box, n // 4, n % 4)
+            self.filters[kind] = box
         self.tree = QTreeWidget(self)
         self.tree.setObjectName("timelineList")
         self.tree.setHeaderLabels(["When", "Kind", "What"])
