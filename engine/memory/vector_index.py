@@ -62,6 +62,7 @@ class VectorIndex:
         self._index = self._empty(INITIAL_CAPACITY)
         self._count = 0
         self._max_id = 0
+        self.ef_search = EF_SEARCH
 
     def _empty(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="cosine", dim=self.dim)
@@ -121,7 +122,7 @@ class VectorIndex:
             k = min(k, self._count if allowed_count is None else min(allowed_count, self._count))
             if k <= 0:
                 return []
-            self._index.set_ef(max(EF_SEARCH, k))
+            self._index.set_ef(max(self.ef_search, k))
             query = np.asarray(vector, dtype=np.float32).reshape(1, self.dim)
             while k > 0:
                 try:
