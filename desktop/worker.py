@@ -211,6 +211,7 @@ class EngineClient(QObject):
             self.model_ready.emit(name)
 
         self.op(load, ready, self.model_failed.emit)
+        self.op(lambda engine: engine.warm_up(), failure=lambda message: log.warning("warm-up failed: %s", message))
 
     def reconfigure(self, settings: Any, paging_mode: str) -> None:
         """Close the model and load it again with new settings, in the background."""

@@ -101,6 +101,14 @@ class Engine:
 
         return [embedded_entry(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
 
+    def warm_up(self) -> None:
+        """Load the embedding model and run it once, so the first turn or search does not wait for it.
+
+        Loading it imports torch, which holds the GIL for a while: a UI calls this right after
+        the model is loaded rather than let it happen in the middle of a streamed reply.
+        """
+        self.store.embedder().embed(["warm up"])
+
     def load_model(self, progress: ProgressFn | None = None) -> ModelRuntime:
         """Load the model, the KV pager and the loop once (safe from a background thread)."""
         with self._load_lock:

@@ -46,3 +46,15 @@ def test_read_call_decodes_stored_steps_and_ignores_other_messages(make_engine):
     user = engine.store.recall.append(agent_id, "user", '{"function": "x"}')
     assert read_call(call) == ("send_message", {"message": "Hi"})
     assert read_call(garbage) is None and read_call(user) is None
+
+
+def test_warm_up_loads_the_embedding_model_before_it_is_needed(tmp_path):
+    from engine.api import Engine
+
+    engine = Engine(tmp_path / "data", cache_dir=tmp_path / "cache")
+    try:
+        assert engine.store._embedder is None
+        engine.warm_up()
+        assert engine.store._embedder is not None
+    finally:
+        engine.close()
