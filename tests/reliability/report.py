@@ -51,14 +51,14 @@ def cpu_lock(path: Path | None):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_crashes(kills: int, seed: int, lock: Path | None):
+def run_crashes(kills: int, seed: int, lock: Path | None, progress=None):
     from engine.runtime.model_file import ensure_embedded_model
     from tests.reliability.crash_harness import CrashHarness
 
     with tempfile.TemporaryDirectory(prefix="llmos-crash-") as root:
         harness = CrashHarness(Path(root), seed, ensure_embedded_model(), cpu_lock=lock,
                                log=lambda line: print(line, file=sys.stderr, flush=True))
-        return harness.run(kills)
+        return harness.run(kills, progress=progress)
 
 
 def run_tests(fuzz: int, lock: Path | None) -> tuple[Outcomes, float, int]:
@@ -143,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lock = args.cpu_lock if str(args.cpu_lock) else None
     start = time.monotonic()
-    crash = run_crashes(args.kills, args.seed, lock)
+    def partial(report) -> None:  # figures so far, in case the run is cut short
+        args.out.write_text(render(args, report, report.seconds, Outcomes(), 0.0, 0).replace(
+            "# Reliability report", "# Reliability report (IN PROGRESS: crash run not finished)", 1))
+
+    crash = run_crashes(args.kills, args.seed, lock, partial)
     crash_seconds = time.monotonic() - start
     outcomes, test_seconds, fuzz_cases = run_tests(args.fuzz, lock)
     args.out.write_text(render(args, crash, crash_seconds, outcomes, test_seconds, fuzz_cases))

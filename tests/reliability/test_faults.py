@@ -9,14 +9,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
+from dataclasses import replace
 
 import pytest
 
+from engine.api import Engine
 from engine.errors import DataDirError
 from engine.memory.store import MemoryStore
 from engine.runtime.model_file import ensure_embedded_model
-from tests.reliability.conftest import REPO, assert_one_line_error, fill, llmos
+from tests.reliability.conftest import FAST_TURNS, REPO, assert_one_line_error, fill, llmos
 
 NO_ROOT_BYPASS = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 
@@ -42,21 +43,27 @@ def test_full_disk_during_a_message_write_is_a_clear_error_and_loses_nothing(tin
         assert [m.content for m in store.recall.range(agent.id, limit=100)] == contents
 
 
-def test_full_disk_during_an_archival_insert_is_one_line_and_the_index_recovers(tiny_disk):
+def test_full_disk_during_an_archival_insert_is_a_clear_error_and_the_index_recovers(tiny_disk, embedder):
     data = tiny_disk / "data"
-    assert llmos("memory", "insert", "The spare key is under the blue pot.", "--data-dir", str(data)).returncode == 0
+    engine = Engine(data, cache_dir=tiny_disk / "cache", embedder=embedder)
+    engine.insert_passage("The spare key is under the blue pot.")
     filler = fill(tiny_disk)
-    assert_one_line_error(llmos("memory", "insert", "A long note. " * 5_000, "--data-dir", str(data)), "is full")
+    with pytest.raises(DataDirError, match="is full"):
+        engine.insert_passage("A long note. " * 5_000)
     filler.unlink()
-    found = llmos("memory", "search", "where is the key", "--tier", "archival", "--data-dir", str(data))
-    assert found.returncode == 0 and "blue pot" in found.stdout
+    engine.close()
+    with MemoryStore.open(data, embedder=embedder) as store:
+        agent = store.agents.list()[0]
+        hits = store.archival.search(agent.id, "where is the key").items
+        assert hits[0].text == "The spare key is under the blue pot."
+        assert store.archival.index().count == store.archival.count(agent.id)
 
 
 def test_unreadable_data_dir_is_one_line(tmp_path):
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv is not installed")
     data = tmp_path / "data"
-    assert llmos("memory", "insert", "A note.", "--data-dir", str(data)).returncode == 0
+    MemoryStore.open(data).close()
     os.chmod(data, 0)
     try:
         result = llmos("memory", "show", "--data-dir", str(data), prefix=NO_ROOT_BYPASS)
@@ -108,7 +115,8 @@ def test_corrupt_vector_index_is_rebuilt_from_the_table(tmp_path, embedder, dama
 
 
 def test_corrupt_kv_state_files_are_ignored_and_the_chat_resumes(make_engine, tmp_path):
-    engine = make_engine()
+    one_step = replace(FAST_TURNS, max_steps=1)
+    engine = make_engine(agent_settings=one_step)
     list(engine.send("Hello, my name is Ana."))
     engine.close()
     states = list((tmp_path / "cache" / "kv").glob("*.kvstate"))
@@ -117,7 +125,7 @@ def test_corrupt_kv_state_files_are_ignored_and_the_chat_resumes(make_engine, tm
         raw = path.read_bytes()
         path.write_bytes(raw[: len(raw) // 2] if i % 2 else raw[:64] + b"\xff" * 64 + raw[128:])
     (tmp_path / "cache" / "kv" / "junk.kvstate").write_bytes(os.urandom(1000))
-    reopened = make_engine()
+    reopened = make_engine(agent_settings=one_step)
     events = list(reopened.send("Do you remember my name?"))
     assert events[-1].__class__.__name__ == "DoneEvent"
     assert [m.content for m in reopened.history() if m.role == "user"] == ["Hello, my name is Ana.",
