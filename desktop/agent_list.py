@@ -38,7 +38,7 @@ class AgentList(QWidget):
         return item.text() if item else None
 
     def refresh(self, select: str | None = None) -> None:
-        self._wanted = select or self.current() or self._wanted
+        self._wanted = select or self._wanted or self.current()
         self.client.query(lambda engine: engine.agents(), self._show)
 
     def _show(self, agents) -> None:
@@ -82,14 +82,20 @@ class AgentList(QWidget):
         name = self.current()
         if name is None:
             return
-        answer = QMessageBox.warning(self, "Delete agent",
-                                     f"Delete “{name}” with its whole conversation and memory? This cannot be undone.",
-                                     QMessageBox.StandardButton.Delete | QMessageBox.StandardButton.Cancel,
-                                     QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Delete:
+        if self.confirm_delete(name):
             self._wanted = None
             self.client.op(lambda engine: engine.delete_agent(name), lambda _: self.refresh(),
                            changes=Changes(agents=True))
+
+    def confirm_delete(self, name: str) -> bool:
+        """Ask before deleting: an agent's conversation and memory go with it."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete agent",
+                          f"Delete “{name}” with its whole conversation and memory? This cannot be undone.",
+                          QMessageBox.StandardButton.Cancel, self)
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is delete
 
     def _menu(self, pos) -> None:
         menu = QMenu(self)
