@@ -160,6 +160,7 @@ class CrashHarness:
             episode = scripted.pop(0) if scripted else self.random_episode()
             self._record(report, self.run_episode(episode))
             report.seconds = time.monotonic() - start
+            report.acked_messages, report.acked_passages = len(self.acked_messages), len(self.acked_passages)
             if progress:
                 progress(report)
         final = self.run_episode(Episode("chat", (self.next_text(), self.next_text()), None))

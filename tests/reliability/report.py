@@ -104,7 +104,8 @@ def render(args, crash, crash_seconds: float, outcomes: Outcomes, test_seconds: 
         f"- kills by point: {', '.join(f'{p} {n}' for p, n in sorted(crash.kills_by_point.items()))}",
         f"- acknowledged messages: {crash.acked_messages}; acknowledged archival passages: {crash.acked_passages}",
         f"- **messages lost: {crash.lost}**; stored twice: {crash.duplicated}",
-        f"- conversation resumed after the last kill: {'yes' if crash.resumed else 'NO'}",
+        f"- conversation resumed after the last kill: {'yes' if crash.resumed else 'NO'}"
+        + (" (not yet checked: the run is in progress)" if not crash.resumed and crash.kills < args.kills else ""),
         f"- invariant problems found: {len(crash.problems)}",
         *[f"  - {p[:300]}" for p in crash.problems[:20]],
         f"- time: {crash_seconds:.0f} s",
