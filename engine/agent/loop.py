@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from importlib.resources import files
 from typing import Iterator
@@ -133,13 +134,43 @@ class AgentLoop:
         fixed = dict(tokens_by_kind(segments))
         self.runtime.require_room(fixed.get("system", 0) + fixed.get("core", 0),
                                   self.settings.reply_reserve_tokens, "the system prompt with core memory")
-        used = total_tokens(segments) + len(self.compiler.generation_tokens())
+        generation = len(self.compiler.generation_tokens())
+        used = total_tokens(segments) + generation
         level = pressure(used, self.budget)
+        if level is Pressure.WARN:
+            warned = self.compile(agent_id, pressure_percent=round(100 * used / self.budget))
+            if total_tokens(warned) + generation <= self.budget:
+                return warned
+            level = Pressure.FULL  # the warning itself would overflow the window
         if level is Pressure.FULL:
             yield from self._evict(agent_id, segments)
+            segments = self._trim_recalled(agent_id, self.compile(agent_id))
+        return segments
+
+    def _trim_recalled(self, agent_id: int, segments: list[Segment]) -> list[Segment]:
+        """Drop paged-in hits, the weakest (last) first, while the window is still over budget
+        after an eviction: at a small window the fixed part leaves little room, and the queue's
+        own messages matter more than recalled ones."""
+        lines = self._recalled.get(agent_id, "").split("\n")
+        gen = len(self.compiler.generation_tokens())
+        while len(lines) > 1 and total_tokens(segments) + gen > self.budget:
+            lines.pop()
+            self._recalled[agent_id] = "\n".join(lines) if len(lines) > 1 else ""
             segments = self.compile(agent_id)
-        elif level is Pressure.WARN:
-            segments = self.compile(agent_id, pressure_percent=round(100 * used / self.budget))
+        return self._shorten_summary(agent_id, segments)
+
+    def _shorten_summary(self, agent_id: int, segments: list[Segment]) -> list[Segment]:
+        """Cut the summary's oldest part while the window is over budget with every hit gone: a
+        small window with a large system prompt cannot hold a full summary; what it said of the
+        evicted messages is still in recall storage."""
+        gen = len(self.compiler.generation_tokens())
+        state = self.states.get(agent_id)
+        while state.summary and total_tokens(segments) + gen > self.budget:
+            words = state.summary.split()
+            cut = " ".join(words[len(words) // 3:]) if len(words) > 3 else ""
+            state = replace(state, summary=("… " + cut) if cut else "")
+            self.states.set(agent_id, state)
+            segments = self.compile(agent_id)
         return segments
 
     def _evict(self, agent_id: int, segments: list[Segment]) -> Iterator[TurnEvent]:
