@@ -166,9 +166,9 @@ class AgentLoop:
         gen = len(self.compiler.generation_tokens())
         state = self.states.get(agent_id)
         while state.summary and total_tokens(segments) + gen > self.budget:
-            words = state.summary.split()
-            cut = " ".join(words[len(words) // 3:]) if len(words) > 3 else ""
-            state = replace(state, summary=("… " + cut) if cut else "")
+            words = [w for w in state.summary.split() if w != "…"]
+            kept = words[max(1, len(words) // 3):]  # strictly fewer words each round
+            state = replace(state, summary=("… " + " ".join(kept)) if kept else "")
             self.states.set(agent_id, state)
             segments = self.compile(agent_id)
         return segments
