@@ -16,8 +16,9 @@ FAST_TURNS = AgentSettings(max_steps=2, max_message_chars=80, reply_reserve_toke
 def make_engine(tmp_path, embedder):
     opened = []
 
-    def make(agent_settings: AgentSettings = FAST_TURNS, settings: RuntimeSettings = SMALL_WINDOW) -> Engine:
-        engine = Engine(tmp_path / "data", settings, cache_dir=tmp_path / "cache",
+    def make(agent_settings: AgentSettings = FAST_TURNS, settings: RuntimeSettings = SMALL_WINDOW,
+             data_dir=None) -> Engine:
+        engine = Engine(data_dir or tmp_path / "data", settings, cache_dir=tmp_path / "cache",
                         agent_settings=agent_settings, embedder=embedder)
         opened.append(engine)
         return engine

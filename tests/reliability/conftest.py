@@ -6,33 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.agent.settings import AgentSettings
-from engine.api import Engine
-from engine.runtime.model import GREEDY
-from engine.runtime.settings import RuntimeSettings
+from tests.agent.conftest import FAST_TURNS, SMALL_WINDOW, make_engine  # noqa: F401  (shared engine fixture)
 
-SMALL_WINDOW = RuntimeSettings(n_ctx=1024, seed=3)
-FAST_TURNS = AgentSettings(max_steps=2, max_message_chars=80, reply_reserve_tokens=128,
-                           summarise_with_model=False, sampling=GREEDY)
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def make_engine(tmp_path, embedder):
-    opened = []
-
-    def make(data_dir: Path | None = None, agent_settings: AgentSettings = FAST_TURNS) -> Engine:
-        engine = Engine(data_dir or tmp_path / "data", SMALL_WINDOW, cache_dir=tmp_path / "cache",
-                        agent_settings=agent_settings, embedder=embedder)
-        opened.append(engine)
-        return engine
-
-    yield make
-    for engine in opened:
-        try:
-            engine.close()
-        except Exception:
-            pass
 
 
 def llmos(*args: str, stdin: bytes | None = None, env: dict | None = None, prefix: tuple[str, ...] = (),

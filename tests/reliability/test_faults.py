@@ -23,7 +23,7 @@ NO_ROOT_BYPASS = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 
 
 def test_full_disk_during_a_message_write_is_a_clear_error_and_loses_nothing(tiny_disk, make_engine):
-    engine = make_engine(tiny_disk / "data")
+    engine = make_engine(data_dir=tiny_disk / "data")
     first = list(engine.send("My sister Mia lives in Lisbon."))
     assert first
     stored = [m.content for m in engine.history(limit=100)]
