@@ -7,10 +7,9 @@ without running the model again.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -19,31 +18,14 @@ from engine.errors import InputError, NotFoundError
 from engine.memory.db import Database, rollback
 from engine.memory.embeddings import Embedder, content_hash
 from engine.memory.timeline import ARCHIVAL_INSERT, SEARCH, Timeline
+from engine.memory.stored_index import StoredIndex
 from engine.memory.types import Hit, Page, Passage
-from engine.memory.vector_index import Batch, Progress, VectorIndex
+from engine.memory.vector_index import Progress, VectorIndex
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "archival.hnsw"
 BATCH = 64
-REBUILD_BATCH = 10_000
-
-
-def stored_batches(db: Database, table: str, where: str = "1=1") -> Callable[[], Iterator[Batch]]:
-    """A function yielding (ids, vectors) batches of a table's stored embeddings, in id order."""
-
-    def fetch() -> Iterator[Batch]:
-        last = 0
-        while True:
-            rows = db.cursor().execute(
-                f"SELECT id, embedding FROM {table} WHERE {where} AND id > ? ORDER BY id LIMIT ?",
-                [last, REBUILD_BATCH]).fetchnumpy()
-            if len(rows["id"]) == 0:
-                return
-            last = int(rows["id"][-1])
-            yield rows["id"].astype(np.int64), np.stack(rows["embedding"]).astype(np.float32)
-
-    return fetch
 
 
 class ArchivalStore:
@@ -53,19 +35,11 @@ class ArchivalStore:
                  timeline: Timeline) -> None:
         self.db, self.timeline = db, timeline
         self._embedder = embedder_provider
-        self._index = VectorIndex(Path(index_dir) / INDEX_FILE)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._stored = StoredIndex(db, Path(index_dir) / INDEX_FILE, "archival_passages")
 
     def index(self, progress: Progress | None = None) -> VectorIndex:
         """The index, loaded or rebuilt on first use."""
-        with self._lock:
-            if not self._ready:
-                count, max_id = self.db.cursor().execute(
-                    "SELECT count(*), coalesce(max(id), 0) FROM archival_passages").fetchone()
-                self._index.load_or_rebuild(stored_batches(self.db, "archival_passages"), count, max_id, progress)
-                self._ready = True
-        return self._index
+        return self._stored.get(progress)
 
     def insert(self, agent_id: int, text: str, source: str | None = None,
                created_at: datetime | None = None) -> Passage:

@@ -7,15 +7,14 @@ recall index can be rebuilt from the table like the archival one.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from engine.memory.archival import stored_batches
 from engine.memory.db import Database, rollback
 from engine.memory.embeddings import Embedder
+from engine.memory.stored_index import StoredIndex
 from engine.memory.vector_index import Progress, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -38,19 +37,11 @@ class MessageVectors:
     def __init__(self, db: Database, index_dir: Path, embedder_provider: Callable[[], Embedder]) -> None:
         self.db = db
         self._embedder = embedder_provider
-        self._index = VectorIndex(Path(index_dir) / INDEX_FILE)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._stored = StoredIndex(db, Path(index_dir) / INDEX_FILE, "messages", EMBEDDED)
 
     def index(self, progress: Progress | None = None) -> VectorIndex:
         """The index, loaded or rebuilt from stored embeddings on first use."""
-        with self._lock:
-            if not self._ready:
-                count, max_id = self.db.cursor().execute(
-                    f"SELECT count(*), coalesce(max(id), 0) FROM messages WHERE {EMBEDDED}").fetchone()
-                self._index.load_or_rebuild(stored_batches(self.db, "messages", EMBEDDED), count, max_id, progress)
-                self._ready = True
-        return self._index
+        return self._stored.get(progress)
 
     def embed_pending(self, batch: int = 64) -> int:
         """Embed every message without a vector, ``batch`` at a time; return how many were done."""
