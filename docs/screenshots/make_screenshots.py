@@ -3,13 +3,16 @@
     python docs/screenshots/make_screenshots.py [--data-dir DIR]
 
 The conversation runs at a 1024-token window so that it overflows it: the timeline then has
-evictions and summaries to show. Each view is rendered offscreen by ``llmos-desktop --screenshot``.
+evictions and summaries to show. Each view is rendered by ``llmos-desktop --screenshot`` on a
+virtual X display (``xvfb-run``) so the real X11 platform plugin draws it; where Xvfb is not
+installed, Qt's offscreen platform draws it instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,9 +54,16 @@ def build(data_dir: Path) -> None:
 
 
 def shoot(data_dir: Path, view: str, config_home: Path) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(config_home))
-    subprocess.run([sys.executable, "-m", "desktop.app", "--data-dir", str(data_dir), "--n-ctx", str(N_CTX),
-                    "--screenshot", str(HERE / f"{view}.png"), "--view", view], check=True, env=env, cwd=ROOT)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(config_home))
+    command = [sys.executable, "-m", "desktop.app", "--data-dir", str(data_dir), "--n-ctx", str(N_CTX),
+               "--screenshot", str(HERE / f"{view}.png"), "--view", view]
+    xvfb = shutil.which("xvfb-run")
+    if xvfb:
+        env["QT_QPA_PLATFORM"] = "xcb"
+        command = [xvfb, "--auto-servernum", "--server-args=-screen 0 1600x1000x24", *command]
+    else:
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    subprocess.run(command, check=True, env=env, cwd=ROOT)
 
 
 def main() -> int:
