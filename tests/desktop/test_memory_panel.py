@@ -1,6 +1,8 @@
 """The memory dock: core edits persist, evictions show on the timeline, search jumps to messages."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, QUrl, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from tests.desktop.conftest import SISTER
 
@@ -106,3 +108,26 @@ def test_a_note_added_in_the_archival_tab_is_found_by_archival_search(qtbot, ope
     search.search(1)
     qtbot.waitUntil(lambda: search.page is not None and search.results.count() > 0, timeout=30_000)
     assert "blue flower pot" in search.results.item(0).data(Qt.ItemDataRole.UserRole).text
+
+
+def test_files_dropped_on_the_archival_tab_are_imported_and_binary_ones_skipped(qtbot, open_window, tmp_path):
+    window = open_window(tmp_path / "data")
+    archival = window.memory.archival
+    notes = tmp_path / "garden.md"
+    notes.write_text("# Garden\n\nThe tomatoes need water every second evening in July.\n")
+    image = tmp_path / "photo.txt"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(notes)), QUrl.fromLocalFile(str(image))])
+    position = QPointF(archival.rect().center())
+    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(archival, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(archival, drop)
+    qtbot.waitUntil(lambda: "Imported" in archival.result.text(), timeout=60_000)
+    assert "Imported 1 passages from 1 file." in archival.result.text()
+    assert "Skipped photo.txt" in archival.result.text()
+    qtbot.waitUntil(lambda: archival.passages == 1, timeout=30_000)
