@@ -27,6 +27,8 @@ class RuntimeSettings:
     seed: int = 0
     n_batch: int = 512
     n_seq_max: int = DEFAULT_N_SEQ_MAX
+    weight_repack: bool | None = None
+    """llama.cpp's CPU weight layouts (repack, AMX); None: automatic, see weight_layout."""
 
     def with_changes(self, **changes) -> "RuntimeSettings":
         return replace(self, **changes)
