@@ -71,7 +71,7 @@ def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str) -> Scores:
                       lists[0]["impact"].astype(np.float64, copy=False))
     ids = np.concatenate([p["message_id"] for p in lists]).astype(np.int64, copy=False)
     impacts = np.concatenate([p["impact"] for p in lists]).astype(np.float64, copy=False)
-    return _sum_per_message(ids, impacts)
+    return _sum_per_message(ids, impacts) if len(ids) else Scores.empty()
 
 
 # A dense accumulator over the id range costs one float per id in it; above this many ids per

@@ -55,7 +55,20 @@ def test_a_word_only_in_another_agents_messages_finds_nothing(recall):
     recall.append(2, "user", "the violin is tuned")
     recall.fts.rebuild()
     assert recall.search_text(1, "violin").total == 0
+    assert recall.search_text(1, "violin tuned").total == 0
     assert [h.text for h in recall.search_text(2, "violin").items] == ["the violin is tuned"]
+
+
+def test_an_agent_with_few_messages_among_many_others_still_scores_as_match_bm25(recall, db):
+    rng = random.Random(5)
+    recall.append(1, "user", "coffee with my sister by the river")
+    recall.append_many(2, [("user", " ".join(rng.choice(WORDS) for _ in range(8))) for _ in range(400)])
+    recall.append(1, "user", "river walks and coffee")
+    recall.fts.rebuild()
+    expected = _match_bm25(db, 1, "coffee river")
+    found = recall.search_text(1, "coffee river", page=1, page_size=10)
+    assert [h.id for h in found.items] == [i for i, _ in expected] and len(expected) == 2
+    assert [h.score for h in found.items] == pytest.approx([s for _, s in expected], rel=1e-12)
 
 
 def test_an_index_built_before_postings_existed_gets_them_on_migration(recall, db):
