@@ -137,8 +137,7 @@ def run_way(runtime: ModelRuntime, name: str, turns: list[Turn], gen: tuple[int,
         prompt = target + gen
         start = time.perf_counter()
         if pager is not None:
-            evaluated = pager.sync(turn.segments).evaluated + len(gen)
-            cache.evaluate_at(gen, len(target))
+            evaluated = pager.sync((*turn.segments, TokenSegment("generation", gen))).evaluated
         else:
             keep = 0 if name == "naive" else common_prefix(runtime.llama.input_ids[:runtime.llama.n_tokens], prompt)
             cache.drop(keep) if keep else reset(runtime, cache)

@@ -28,6 +28,7 @@ from engine.context.state import ContextState, ContextStateStore
 from engine.crash_points import crash_point
 from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
                            TokenEvent, TurnEvent)
+from engine.runtime.kv_pager import TokenSegment
 from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
@@ -187,9 +188,12 @@ class AgentLoop:
 
     def _step(self, agent_id: int, segments: list[Segment], force_reply: bool, step: int,
               cancel: CancelFlag | None, stats: GenerationStats):
-        sync = self.pager.sync(segments) if self.pager else None
+        # The generation prompt is synced with the window, so its tokens share the decode of the
+        # last change and generation samples from the synced logits without another decode.
+        generation = TokenSegment("generation", tuple(self.compiler.generation_tokens()))
+        sync = self.pager.sync([*segments, generation]) if self.pager else None
         yield self._context_event(segments, sync)
-        prompt = [t for s in segments for t in s.tokens] + self.compiler.generation_tokens()
+        prompt = [t for s in segments for t in s.tokens] + list(generation.tokens)
         stream, step_stats = MessageStream(), GenerationStats()
         for piece in self.runtime.stream(prompt, max_tokens=self.settings.reply_reserve_tokens,
                                          sampling=self.settings.sampling, grammar=self._grammars[force_reply],

@@ -168,6 +168,23 @@ def test_generation_after_sync_evaluates_only_the_generation_prompt(runtime, pag
     assert f"remaining {len(generation)} prompt tokens to eval" in capsys.readouterr().err
 
 
+def test_a_generation_prompt_synced_with_the_window_is_sampled_without_another_decode(runtime, pager, capsys):
+    generation = TokenSegment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
+    segments = [*conversation(runtime), generation]
+    pager.sync(segments)
+    runtime.llama.verbose = True
+    try:
+        reply = runtime.generate_text(list(joined(segments)), max_tokens=4, sampling=GREEDY)
+    finally:
+        runtime.llama.verbose = False
+    assert "full prompt already cached" in capsys.readouterr().err
+    fresh = ModelRuntime(RuntimeSettings(n_ctx=2048, seed=1, n_seq_max=1))
+    try:
+        assert reply == fresh.generate_text(list(joined(segments)), max_tokens=4, sampling=GREEDY)
+    finally:
+        fresh.close()
+
+
 def test_a_reply_left_in_the_cache_is_reused_by_the_next_sync(runtime, pager):
     segments = conversation(runtime)
     pager.sync(segments)
