@@ -200,11 +200,14 @@ class KVPager:
     def aside(self) -> Iterator[None]:
         """Run another prompt (a summary) on this context, then put the conversation back.
 
-        The sequence is saved (``llama_state_seq_get_data``) and restored afterwards
-        (``llama_state_seq_set_data``), whatever the side prompt did to the cache.
+        The sequence is saved (``llama_state_seq_get_data``), its cells are freed so the side
+        prompt has the whole window (a summary is asked for when the window is full), and the
+        sequence is restored afterwards (``llama_state_seq_set_data``).
         """
         tokens = self.tokens
         blob = self.cache.save() if tokens else b""
+        self.cache.clear()
+        self._record(())
         try:
             yield
         finally:

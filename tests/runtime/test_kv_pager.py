@@ -185,6 +185,22 @@ def test_a_generation_prompt_synced_with_the_window_is_sampled_without_another_d
         fresh.close()
 
 
+def test_a_side_prompt_has_the_whole_window_when_the_conversation_fills_it(runtime, pager):
+    segments: list[TokenSegment] = []
+    while True:
+        more = segment(runtime, f"long{len(segments)}", ("user", "assistant")[len(segments) % 2], " ".join(TEXTS))
+        if len(joined(segments)) + len(more.tokens) > runtime.n_ctx - 150:
+            break
+        segments.append(more)
+    pager.sync(segments)
+    side = runtime.bos_tokens + runtime.tokenize(" ".join(TEXTS) * 4)
+    assert len(joined(segments)) + len(side) > runtime.n_ctx
+    summary = pager.run_aside(lambda: runtime.generate_text(side, max_tokens=8, sampling=GREEDY))
+    assert summary
+    assert pager.tokens == joined(segments)
+    assert pager.sync(segments).evaluated == 0
+
+
 def test_a_reply_left_in_the_cache_is_reused_by_the_next_sync(runtime, pager):
     segments = conversation(runtime)
     pager.sync(segments)
