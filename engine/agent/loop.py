@@ -18,7 +18,7 @@ from engine.agent.call_parser import CallError, parse_call
 from engine.agent.eviction import Summariser, evict
 from engine.agent.function_schema import calls_schema, describe
 from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs, wants_heartbeat
-from engine.agent.message_stream import MessageStream
+from engine.agent.message_stream import MessageStream, drawable
 from engine.agent.page_in import page_in
 from engine.agent.settings import AgentSettings
 from engine.context.compiler import ContextCompiler, ContextParts
@@ -213,7 +213,7 @@ class AgentLoop:
             return None, None
         yield FunctionCallEvent(call.name, call.arguments, step)
         if call.name == SEND_MESSAGE:
-            return call, call.arguments["message"]
+            return call, drawable(call.arguments["message"])
         result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
         return call, None

@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 
 _START = re.compile(r'"message"\s*:\s*"')
+
+
+# Private-use, unassigned and lone-surrogate code points: a small model can emit them through
+# \\u escapes, and no font draws them (they show as boxes).
+_UNDRAWABLE = frozenset({"Co", "Cn", "Cs"})
+
+
+def drawable(text: str) -> str:
+    """``text`` without code points no font can draw; everything else (emoji, RTL) kept."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in _UNDRAWABLE)
 
 
 class MessageStream:
@@ -52,7 +63,7 @@ class MessageStream:
                 out.append(raw[i + 1: i + length])
             i += length
         self._consumed = i
-        return "".join(out)
+        return drawable("".join(out))
 
 
 def _escape_length(raw: str, i: int) -> int:
