@@ -28,7 +28,6 @@ from engine.context.state import ContextState, ContextStateStore
 from engine.crash_points import crash_point
 from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
                            TokenEvent, TurnEvent)
-from engine.runtime.kv_pager import TokenSegment
 from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
@@ -190,7 +189,7 @@ class AgentLoop:
               cancel: CancelFlag | None, stats: GenerationStats):
         # The generation prompt is synced with the window, so its tokens share the decode of the
         # last change and generation samples from the synced logits without another decode.
-        generation = TokenSegment("generation", tuple(self.compiler.generation_tokens()))
+        generation = self.compiler.generation_segment()
         sync = self.pager.sync([*segments, generation]) if self.pager else None
         yield self._context_event(segments, sync)
         prompt = [t for s in segments for t in s.tokens] + list(generation.tokens)

@@ -62,8 +62,13 @@ class ContextCompiler:
         tokens = self._tokens(prefix, True) + self._tokens(content, False) + self._tokens(suffix, True)
         return Segment(key, kind, prefix + content + suffix, tokens)
 
+    def generation_segment(self) -> Segment:
+        """The opening of the model's turn: synced after the window so it shares its decode."""
+        prompt = self.runtime.chat_format.generation_prompt
+        return Segment("generation", MESSAGE, prompt, self._tokens(prompt, True))
+
     def generation_tokens(self) -> list[int]:
-        return list(self._tokens(self.runtime.chat_format.generation_prompt, True))
+        return list(self.generation_segment().tokens)
 
     def _tokens(self, text: str, special: bool) -> tuple[int, ...]:
         key = (special, text)

@@ -20,7 +20,7 @@ from engine.errors import ContextTooSmallError, ModelFileError
 from engine.runtime.chat_format import ChatFormat, chat_format_for
 from engine.runtime.model_file import ModelFile, ProgressFn, resolve_model
 from engine.runtime.settings import RuntimeSettings
-from engine.runtime.weight_layout import model_params_with_repack, repack_weights
+from engine.runtime.weight_layout import model_params_with_repack
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ModelRuntime:
 
         header = self.model_file.header
         try:
-            with model_params_with_repack(repack_weights(self.settings.weight_repack)):
+            with model_params_with_repack(self.settings.weight_repack):
                 llama = llama_cpp.Llama(
                     model_path=str(self.model_file.path), n_ctx=self.n_ctx, n_batch=self.settings.n_batch,
                     n_threads=self.settings.threads, n_threads_batch=self.settings.threads,

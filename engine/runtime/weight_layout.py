@@ -39,8 +39,9 @@ def repack_weights(setting: bool | None) -> bool:
 
 
 @contextlib.contextmanager
-def model_params_with_repack(repack: bool) -> Iterator[None]:
-    """While open, ``llama_cpp.Llama`` builds its model parameters with ``use_extra_bufts=repack``.
+def model_params_with_repack(setting: bool | None) -> Iterator[None]:
+    """While open, ``llama_cpp.Llama`` builds its model parameters with ``use_extra_bufts`` set
+    to :func:`repack_weights` of ``setting``.
 
     ``Llama`` takes no argument for this field of ``llama_model_params``; it fills its
     parameters from ``llama_model_default_params()`` inside its constructor, so that one
@@ -48,6 +49,7 @@ def model_params_with_repack(repack: bool) -> Iterator[None]:
     """
     import llama_cpp.llama as llama_module
 
+    repack = repack_weights(setting)
     with _patch_lock:
         original = llama_module.llama_cpp.llama_model_default_params
 

@@ -14,7 +14,7 @@ from engine.runtime.kv_ops import PARK, PIN, SequenceCache
 from engine.runtime.kv_pager import KVPager, TokenSegment
 from engine.runtime.model import GREEDY, ModelRuntime
 from engine.runtime.settings import RuntimeSettings
-from engine.runtime.weight_layout import model_params_with_repack, repack_weights
+from engine.runtime.weight_layout import model_params_with_repack
 
 TEXTS = [
     "The human's name is Bob and he lives by the sea.", "Bob keeps bees and sells honey at the market.",
@@ -233,7 +233,7 @@ def unshiftable_runtime(runtime):
     """A runtime whose sliding-window cache is not full-size: llama.cpp cannot shift it."""
     other = ModelRuntime(RuntimeSettings(n_ctx=2048, seed=1))
     other.llama.close()
-    with model_params_with_repack(repack_weights(None)):
+    with model_params_with_repack(None):
         other.llama = llama_cpp.Llama(model_path=str(other.model_file.path), n_ctx=2048, n_batch=512,
                                       swa_full=False, verbose=False)
     yield other
