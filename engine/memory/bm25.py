@@ -1,13 +1,16 @@
 """BM25 for a query's terms only, from a postings table derived from DuckDB's fts index.
 
 The fts extension's ``match_bm25`` scores every row of the table for every query: about a
-second at a million messages. The index's own tables already hold all BM25 needs (per document
-and term the term frequency, per document its length, per term its document frequency), so
-each rebuild turns them into ``recall_postings``: one row per (agent, term, message) holding
-that term's share of the message's score, its *impact*, sorted so one agent's rows for one term
-lie together. A query reads only its terms' rows and sums impacts per message. Tokenizer,
-stemmer, stopwords, statistics and formula (k1 = 1.2, b = 0.75, the macro's base-10 log) are
-the extension's own, so the scores are ``match_bm25``'s.
+second at a million messages. The index's own tables already hold what BM25 needs (per document
+and term the term frequency, per document its length), so each rebuild turns them into
+``recall_postings``: one row per (agent, term, message) holding that term's share of the
+message's score, its *impact*, sorted so one agent's rows for one term lie together. A query
+reads only its terms' rows and sums impacts per message. Tokenizer, stemmer, stopwords and
+formula (k1 = 1.2, b = 0.75, the macro's base-10 log) are the extension's own; the statistics
+(document count, average length, document frequency) are each agent's own, because each agent's
+memory is its own corpus: a name one agent's user says daily is a rare, telling word to another
+agent, and one agent's conversations must not change how another's are ranked. For an agent
+alone in its database the scores are ``match_bm25``'s.
 """
 
 from __future__ import annotations
@@ -20,19 +23,23 @@ import numpy as np
 FTS_SCHEMA = "fts_main_messages"
 
 # The subscore expression of the fts extension's match_bm25 macro, written the same way (the
-# literals' DECIMAL types included) so each impact is bit-for-bit what the macro adds up.
+# literals' DECIMAL types included), over each agent's own document count, length and frequencies.
 BUILD_POSTINGS = f"""
 CREATE OR REPLACE TABLE recall_postings AS
 WITH term_tf AS (SELECT docid, termid, count(*) AS tf FROM {FTS_SCHEMA}.terms GROUP BY docid, termid),
-stats AS (SELECT num_docs, avgdl FROM {FTS_SCHEMA}.stats)
-SELECT m.agent_id, term_tf.termid, m.id AS message_id,
-       log((((stats.num_docs - dict.df) + 0.5) / (dict.df + 0.5)) + 1)
-       * ((tf * (1.2 + 1)) / (tf + (1.2 * ((1 - 0.75) + (0.75 * (docs.len / stats.avgdl)))))) AS impact
+doc AS (SELECT docs.docid, docs.len, m.agent_id, m.id AS message_id
+        FROM {FTS_SCHEMA}.docs AS docs JOIN messages AS m ON m.id = docs.name),
+agent_stats AS (SELECT agent_id, count(*) AS num_docs, avg(len) AS avgdl FROM doc GROUP BY agent_id),
+agent_df AS (SELECT doc.agent_id, termid, count(*) AS df FROM term_tf JOIN doc USING (docid)
+             GROUP BY doc.agent_id, termid)
+SELECT doc.agent_id, term_tf.termid, doc.message_id,
+       log((((agent_stats.num_docs - agent_df.df) + 0.5) / (agent_df.df + 0.5)) + 1)
+       * ((tf * (1.2 + 1)) / (tf + (1.2 * ((1 - 0.75) + (0.75 * (doc.len / agent_stats.avgdl)))))) AS impact
 FROM term_tf
-JOIN {FTS_SCHEMA}.docs AS docs USING (docid)
-JOIN {FTS_SCHEMA}.dict AS dict USING (termid)
-JOIN messages AS m ON m.id = docs.name, stats
-ORDER BY m.agent_id, term_tf.termid, m.id
+JOIN doc USING (docid)
+JOIN agent_stats USING (agent_id)
+JOIN agent_df USING (agent_id, termid)
+ORDER BY doc.agent_id, term_tf.termid, doc.message_id
 """
 
 _QUERY_TERMS = (f"SELECT termid FROM {FTS_SCHEMA}.dict WHERE term IN "

@@ -1,11 +1,14 @@
-"""Text search over the BM25 postings ranks and scores exactly as the fts extension's match_bm25."""
+"""Text search over the BM25 postings ranks and scores as the fts extension's match_bm25 would over
+the agent's messages alone: each agent's statistics are its own."""
 
 import random
 
 import pytest
 
+from engine.memory.db import Database
 from engine.memory.migrations import apply_migrations
 from engine.memory.recall import RecallStore
+from engine.memory.timeline import Timeline
 
 WORDS = ("coffee morning garden piano sister river dinner running marathon tokyo paris book "
          "walked walking walks the a of and to").split()
@@ -18,11 +21,32 @@ def recall(db, timeline) -> RecallStore:
 
 def _corpus(recall: RecallStore, n: int = 300) -> None:
     rng = random.Random(3)
-    for agent in (1, 2):
-        recall.append_many(agent, [("user", " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 14))))
-                                   for _ in range(n)])
+    for agent, (words, length) in {1: (WORDS[:8] + WORDS[-5:], 6), 2: (WORDS, 14)}.items():
+        recall.append_many(agent, [("user", " ".join(rng.choice(words) for _ in range(rng.randint(1, length))))
+                                   for _ in range(n)])  # other words and lengths: other statistics
     recall.fts.wait()
     recall.fts.rebuild()
+
+
+def _texts(db, agent_id: int) -> list[str]:
+    return [r[0] for r in db.cursor().execute("SELECT content FROM messages WHERE agent_id = ? ORDER BY id",
+                                              [agent_id]).fetchall()]
+
+
+def _match_bm25_alone(tmp_path, texts: list[str], query: str) -> list[tuple[str, float]]:
+    """match_bm25 over a database holding only these messages, as (text, score), best first."""
+    alone = Database.connect(tmp_path / "alone.duckdb")
+    try:
+        apply_migrations(alone.cursor())
+        store = RecallStore(alone, Timeline(alone))
+        store.append_many(1, [("user", t) for t in texts])
+        store.fts.wait()
+        store.fts.rebuild()
+        return alone.cursor().execute(
+            "SELECT content, score FROM (SELECT id, content, fts_main_messages.match_bm25(id, ?) AS score "
+            "FROM messages) WHERE score IS NOT NULL ORDER BY score DESC, id DESC", [query]).fetchall()
+    finally:
+        alone.close()
 
 
 def _match_bm25(db, agent_id: int, query: str) -> list[tuple[int, float]]:
@@ -33,18 +57,30 @@ def _match_bm25(db, agent_id: int, query: str) -> list[tuple[int, float]]:
 
 @pytest.mark.parametrize("query", ["coffee", "piano sister", "walking in Tokyo", "marathon river book paris",
                                    "Coffee, coffee! GARDEN"])
-def test_ranking_and_scores_match_match_bm25(recall, db, query):
+def test_ranking_and_scores_match_match_bm25_over_the_agents_own_messages(recall, db, tmp_path, query):
     _corpus(recall)
-    expected = _match_bm25(db, 2, query)
+    expected = _match_bm25_alone(tmp_path, _texts(db, 2), query)
     found = recall.search_text(2, query, page=1, page_size=len(expected) + 5)
     assert found.total == len(expected) > 0
-    assert [h.id for h in found.items] == [i for i, _ in expected]
+    assert [h.text for h in found.items] == [t for t, _ in expected]
     assert [h.score for h in found.items] == pytest.approx([s for _, s in expected], rel=1e-12)
+
+
+def test_another_agents_messages_do_not_change_an_agents_scores(recall, db):
+    _corpus(recall)
+    before = [(h.id, h.score) for h in recall.search_text(1, "coffee garden", page_size=50).items]
+    recall.append_many(2, [("user", "coffee coffee coffee and more coffee") for _ in range(200)])
+    recall.fts.wait()
+    recall.fts.rebuild()
+    after = [(h.id, h.score) for h in recall.search_text(1, "coffee garden", page_size=50).items]
+    assert after == before and len(before) > 5
+    assert [s for _, s in _match_bm25(db, 1, "coffee garden")] != pytest.approx([s for _, s in before])
 
 
 def test_pages_follow_the_full_ranking_without_gaps_or_repeats(recall, db):
     _corpus(recall)
-    expected = [i for i, _ in _match_bm25(db, 1, "garden dinner")]
+    expected = [h.id for h in recall.search_text(1, "garden dinner", page=1, page_size=1000).items]
+    assert len(expected) > 20
     pages = [recall.search_text(1, "garden dinner", page=p, page_size=7) for p in range(1, len(expected) // 7 + 2)]
     assert [h.id for p in pages for h in p.items] == expected
     assert {p.total for p in pages} == {len(expected)}
@@ -59,15 +95,15 @@ def test_a_word_only_in_another_agents_messages_finds_nothing(recall):
     assert [h.text for h in recall.search_text(2, "violin").items] == ["the violin is tuned"]
 
 
-def test_an_agent_with_few_messages_among_many_others_still_scores_as_match_bm25(recall, db):
+def test_an_agent_with_few_messages_among_many_others_scores_as_if_alone(recall, db, tmp_path):
     rng = random.Random(5)
     recall.append(1, "user", "coffee with my sister by the river")
     recall.append_many(2, [("user", " ".join(rng.choice(WORDS) for _ in range(8))) for _ in range(400)])
     recall.append(1, "user", "river walks and coffee")
     recall.fts.rebuild()
-    expected = _match_bm25(db, 1, "coffee river")
+    expected = _match_bm25_alone(tmp_path, _texts(db, 1), "coffee river")
     found = recall.search_text(1, "coffee river", page=1, page_size=10)
-    assert [h.id for h in found.items] == [i for i, _ in expected] and len(expected) == 2
+    assert [h.text for h in found.items] == [t for t, _ in expected] and len(expected) == 2
     assert [h.score for h in found.items] == pytest.approx([s for _, s in expected], rel=1e-12)
 
 
