@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -84,6 +84,11 @@ def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dic
     return agent.id, id_to_dia
 
 
+def asked_time(sample: dict) -> datetime:
+    """Questions are asked just after the last session, so "last year" or "in June" read from then."""
+    return sessions(sample["conversation"])[-1][0] + timedelta(hours=1)
+
+
 def questions(sample: dict) -> Iterator[tuple[str, dict, set[str]]]:
     """(category, qa, evidence ids) for every question of categories 1-4 with evidence."""
     for qa in sample["qa"]:
@@ -97,8 +102,9 @@ def score_questions(engine, agent_id: int, id_to_dia: dict[int, str], sample: di
     """Recall@k by category of what the page-in search ranks for each question; with
     ``answers``, the model also answers from the top ``answer_k`` hits."""
     by_cat = {c: Tally(ks) for c in CATEGORIES}
+    asked_at = asked_time(sample)
     for category, qa, evidence in questions(sample):
-        hits = engine.store.retriever.search(agent_id, qa["question"], k=max(ks), tiers=("recall",))
+        hits = engine.store.retriever.search(agent_id, qa["question"], k=max(ks), tiers=("recall",), now=asked_at)
         ranked = [id_to_dia.get(h.id, "") for h in hits if h.tier == "recall"]
         by_cat[category].add(ranked, evidence)
         if answers is not None:

@@ -14,21 +14,18 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Sequence
 
 from engine.memory.archival import ArchivalStore
 from engine.memory.embeddings import Embedder
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.recall import RecallStore
+from engine.memory.time_phrases import TimeWindow, date_window
 from engine.memory.types import Hit
 
 log = logging.getLogger(__name__)
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-          "september", "october", "november", "december")
-MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b(?:\s+(\d{4}))?", re.IGNORECASE)
-YEAR_RE = re.compile(r"\b(19\d{2}|20\d{2})\b")
 
 
 @dataclass(frozen=True)
@@ -191,38 +188,14 @@ class HybridRetriever:
                 r = rows[nid]
                 fused[key] = (bonus, Hit("recall", nid, r[1], bonus, r[2], r[3], r[4]))
 
-    def _time_bonus(self, hit: Hit, now: datetime, window: tuple[datetime, datetime] | None) -> float:
+    def _time_bonus(self, hit: Hit, now: datetime, window: TimeWindow | None) -> float:
         w, unit = self.weights, 1.0 / (self.weights.rrf_k + 1)
         if not window:
             return 0.0  # no time in the question: an old memory is as likely the answer as a new one
         age_days = max(0.0, (now - hit.created_at).total_seconds() / 86400)
         bonus = w.recency * unit * math.pow(0.5, age_days / w.recency_half_life_days)
-        if window:
-            start, end = window
-            if start <= hit.created_at < end:
-                bonus += w.date_match * unit
-            else:
-                gap = min(abs((hit.created_at - start).days), abs((hit.created_at - end).days))
-                bonus += w.date_match * unit * math.pow(0.5, gap / 7)
-        return bonus
-
-
-def date_window(query: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """The time span a query names, if any: relative days, a month (with year) or a year."""
-    q, today = query.lower(), now.replace(hour=0, minute=0, second=0, microsecond=0)
-    relative = {"yesterday": (today - timedelta(days=1), today), "today": (today, today + timedelta(days=1)),
-                "last week": (today - timedelta(days=7), today), "this week": (today - timedelta(days=7), now),
-                "last month": (today - timedelta(days=31), today), "last year": (today - timedelta(days=365), today)}
-    for phrase, span in relative.items():
-        if phrase in q:
-            return span
-    if match := MONTH_RE.search(query):
-        if match.group(1).lower() == "may" and not match.group(2):
-            return None  # "may" alone is almost always the verb
-        month = MONTHS.index(match.group(1).lower()) + 1
-        year = int(match.group(2)) if match.group(2) else (now.year if month <= now.month else now.year - 1)
-        start = datetime(year, month, 1)
-        return start, datetime(year + month // 12, month % 12 + 1, 1)
-    if match := YEAR_RE.search(query):
-        return datetime(int(match.group(1)), 1, 1), datetime(int(match.group(1)) + 1, 1, 1)
-    return None
+        if window.start <= hit.created_at < window.end:
+            return bonus + w.date_match * unit
+        gap = min(abs((hit.created_at - window.start).total_seconds()),
+                  abs((hit.created_at - window.end).total_seconds())) / 86400
+        return bonus + w.date_match * unit * math.pow(0.5, gap / window.half_life_days)

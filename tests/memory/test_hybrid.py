@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.memory.archival import ArchivalStore
-from engine.memory.hybrid import HybridRetriever, date_window
+from engine.memory.hybrid import HybridRetriever
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.recall import RecallStore
 
@@ -46,14 +46,6 @@ def test_query_naming_a_month_prefers_messages_from_that_month(parts):
     recall.append(1, "user", "We went hiking in the mountains.", created_at=datetime(2024, 5, 20))
     vectors.embed_pending()
     assert retriever.search(1, "what did we do in March 2024?", k=1, now=NOW)[0].id == march.id
-
-
-def test_date_window_reads_relative_and_named_times():
-    assert date_window("what did I say yesterday?", NOW) == (datetime(2024, 6, 14), datetime(2024, 6, 15))
-    assert date_window("plans from last week", NOW)[0] == datetime(2024, 6, 8)
-    assert date_window("in December", NOW) == (datetime(2023, 12, 1), datetime(2024, 1, 1))
-    assert date_window("back in 2022", NOW) == (datetime(2022, 1, 1), datetime(2023, 1, 1))
-    assert date_window("may I ask about the cat", NOW) is None
 
 
 def test_word_scan_matches_whole_words_and_skips_stopwords(parts):
