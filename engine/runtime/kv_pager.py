@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 MODES = ("fast", "window", "exact")
 DEFAULT_MODE = "fast"
 DEFAULT_WINDOW = 128
+COMPACT_AFTER_DROPPING = 256
+"""Compact the cache (:meth:`SequenceCache.compact`) when a sync frees at least this many cells
+before its last kept one. llama.cpp sizes a decode's attention by the highest cell in use; the
+next few turns refill a small gap anyway, while an eviction frees about half the window."""
 T = TypeVar("T")
 
 
@@ -159,6 +163,8 @@ class KVPager:
     def _apply(self, plan: SyncPlan) -> int:
         for lo, hi in reversed(plan.drops()):
             self.cache.drop(lo, -1 if hi == plan.old_length else hi)
+        if sum(hi - lo for lo, hi in plan.drops() if hi < plan.old_length) >= COMPACT_AFTER_DROPPING:
+            self.cache.compact()  # before the shifts, so no pending K-shift has to be settled
         for keep in _shift_order(plan.keeps):
             self.cache.shift(keep.old, keep.old + keep.length, keep.delta)
         end, extra = len(plan.target), 0

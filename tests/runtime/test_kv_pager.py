@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine.runtime.kv_cells import SequenceCells
+from engine.runtime import kv_pager
 from engine.runtime.kv_ops import PARK, PIN, SequenceCache
 from engine.runtime.kv_pager import KVPager, TokenSegment
 from engine.runtime.model import GREEDY, ModelRuntime
@@ -310,6 +311,47 @@ def test_an_edit_at_the_head_of_a_long_window_evaluates_only_the_changed_segment
     # a segment decoded on its own differs from one batch by float noise, and the next token after
     # a system turn is nearly flat, so only the probabilities are compared
     assert np.abs(pinned - fresh).max() < 0.05
+
+
+def test_an_eviction_compacts_the_cache_keeping_its_values_pin_and_sliding_window_cells(runtime, pager, monkeypatch):
+    """Dropping the oldest messages moves the kept cells to the front of the cache; the next
+    token's distribution is the one without compacting, and an edit at the head still finds the
+    head's sliding-window cells."""
+    long_messages = [segment(runtime, f"msg{i}", ("user", "assistant")[i % 2], " ".join(TEXTS[i % 10:] + TEXTS[:i % 10]))
+                     for i in range(14)]
+    segments = conversation(runtime, 0) + long_messages
+    evicted = segments[:3] + [segment(runtime, "summary", "system", TEXTS[7])] + segments[10:]
+    edited = list(evicted)
+    edited[2] = segment(runtime, "core:human", "system", TEXTS[0] + " He is allergic to cats.")
+    assert len(joined(segments[4:10])) >= kv_pager.COMPACT_AFTER_DROPPING
+    compactions = []
+    compact = pager.cache.compact
+    monkeypatch.setattr(pager.cache, "compact", lambda: (compactions.append(pager.tokens), compact()))
+
+    def run(threshold: int) -> tuple[np.ndarray, np.ndarray]:
+        monkeypatch.setattr(kv_pager, "COMPACT_AFTER_DROPPING", threshold)
+        pager.cache.clear()
+        pager._record(())
+        pager.sync(segments)
+        stats = pager.sync(evicted)
+        assert not stats.fallback and stats.changed == ("summary",) and stats.evaluated <= len(evicted[3].tokens)
+        after_eviction = pager.next_logits()
+        stats = pager.sync(edited)
+        assert stats.changed == ("core:human",) and stats.evaluated <= len(edited[2].tokens)
+        return after_eviction, pager.next_logits()
+
+    uncompacted = run(1 << 30)
+    assert not compactions
+    compacted = run(256)
+    assert len(compactions) == 1
+    assert pager.tokens == joined(edited)
+    mem = pager.cache._mem
+    assert pager.cache.pos_min() == 0 and pager.cache.pos_max() == len(joined(edited)) - 1
+    assert llama_cpp.llama_memory_seq_pos_min(mem, PIN) == 0
+    assert llama_cpp.llama_memory_seq_pos_max(mem, PIN) == len(joined(edited)) - 1
+    assert llama_cpp.llama_memory_seq_pos_max(mem, PARK) == -1
+    for a, b in zip(compacted, uncompacted):
+        assert_same_distribution(a, b)
 
 
 @pytest.fixture(scope="module")
