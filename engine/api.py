@@ -182,7 +182,7 @@ class Engine:
 
     def _after_turn(self, agent_id: int) -> None:
         try:
-            self.store.message_vectors.embed_pending()
+            self.store.embed_pending()
             if self._pager:
                 self._pager.save(self.loop.compile(agent_id))
         except Exception as exc:  # embeddings and the KV state are caught up next turn

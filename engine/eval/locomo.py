@@ -78,7 +78,7 @@ def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dic
             at = session_time.replace(second=min(59, offset))
             message = loop.observe(agent.id, turn_text(turn), name=turn["speaker"], created_at=at)
             id_to_dia[message.id] = turn["dia_id"]
-    engine.store.message_vectors.embed_pending()
+    engine.store.embed_pending()
     engine.store.recall.fts.wait()
     engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later
     return agent.id, id_to_dia
@@ -144,7 +144,8 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
         progress(f"{sample['sample_id']}: recall@10 {per_conv[sample['sample_id']].get('recall@10')}")
     result = {"overall": overall.report(), "by_category": {c: t.report() for c, t in by_cat.items()},
               "conversations": per_conv, "seconds": round(time.perf_counter() - started, 1),
-              "method": "hybrid page-in search (BM25 + MiniLM vectors + recency/date priors) over recall; "
+              "method": "hybrid page-in search (BM25 + MiniLM vectors of messages, sentences and replies in context "
+                        "+ speaker/date priors) over recall; "
                         "evictions used the extractive summary"}
     if answers is not None:
         total = AnswerTally()

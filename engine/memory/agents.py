@@ -20,7 +20,7 @@ DEFAULT_PERSONA = ("I am a friendly, helpful assistant. I remember what we talk 
 DEFAULT_HUMAN = "Nothing known about the user yet."
 
 # Every table holding per-agent rows; deleting an agent empties them all.
-_AGENT_TABLES = ("messages", "core_block_versions", "core_blocks", "archival_passages",
+_AGENT_TABLES = ("messages", "message_views", "core_block_versions", "core_blocks", "archival_passages",
                  "timeline_events", "context_state")
 
 

@@ -1,10 +1,14 @@
 """What memory to page in for a query: keyword and vector results fused, nudged by who and when.
 
-Reciprocal rank fusion needs no score calibration between BM25 and cosine similarity. On top of
-it, conversation structure: a reply carries part of the keyword score of the turn it answers
-("Which marathon?" / "Berlin!"), neighbouring turns share a strong hit's score, a day with a
-strong hit lifts its other hits, and a query naming a speaker prefers that speaker's turns.
-When the query names a time ("yesterday", "in May 2023"), hits from then get a boost.
+Reciprocal rank fusion needs no score calibration between BM25 and cosine similarity. Vectors
+come in three views: the message, its sentences, and the message after the one it replies to
+(engine/memory/message_views.py). On top of the fusion, conversation structure: a reply carries
+part of the keyword score of the turn it answers ("Which marathon?" / "Berlin!"), neighbouring
+turns share a strong hit's score, a day with a strong hit lifts its other hits, a query naming a
+speaker prefers that speaker's turns (the name itself is left to that bonus rather than matched
+as a word, since names are said mostly *to* someone), and a message that ends in a question
+counts for less: it asks for the fact more often than it holds it. When the query names a time
+("yesterday", "on 7 July, 2023"), hits from then get a boost.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Callable, Sequence
 from engine.memory.archival import ArchivalStore
 from engine.memory.embeddings import Embedder
 from engine.memory.message_vectors import MessageVectors
+from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews
 from engine.memory.recall import RecallStore
 from engine.memory.time_phrases import TimeWindow, date_window
 from engine.memory.types import Hit
@@ -33,7 +38,9 @@ class RetrievalWeights:
     """Fusion weights; each list contributes ``weight / (rrf_k + rank)`` per hit."""
 
     bm25: float = 1.0
-    vector: float = 1.0
+    vector: float = 0.75
+    sentence: float = 0.5        # the message's best sentence
+    context: float = 0.5         # the message read after the one it replies to
     archival: float = 0.8
     rrf_k: int = 10
     recency: float = 0.15
@@ -43,7 +50,8 @@ class RetrievalWeights:
     neighbours: float = 0.4
     reply_carry: float = 0.5     # share of a turn's BM25 score its same-day reply inherits
     same_day: float = 0.2        # share of the day's best score every hit of that day gains
-    speaker: float = 1.0         # bonus (in top-rank units) for turns by a speaker the query names
+    speaker: float = 2.0         # bonus (in top-rank units) for turns by a speaker the query names
+    question: float = 0.25       # share of its score a message ending in a question gives up
     names_ttl_s: float = 60.0
 
 
@@ -51,8 +59,9 @@ class HybridRetriever:
     """Searches recall (BM25 + vectors) and archival (vectors) and returns one fused ranking."""
 
     def __init__(self, recall: RecallStore, message_vectors: MessageVectors, archival: ArchivalStore,
-                 embedder_provider: Callable[[], Embedder], weights: RetrievalWeights = RetrievalWeights()) -> None:
-        self.recall, self.vectors, self.archival = recall, message_vectors, archival
+                 embedder_provider: Callable[[], Embedder], views: MessageViews | None = None,
+                 weights: RetrievalWeights = RetrievalWeights()) -> None:
+        self.recall, self.vectors, self.archival, self.views = recall, message_vectors, archival, views
         self._embedder, self.weights = embedder_provider, weights
         self._names: dict[int, tuple[float, frozenset[str]]] = {}
 
@@ -67,12 +76,17 @@ class HybridRetriever:
         if "recall" in tiers:
             lists.append((w.bm25, self._keyword_hits(agent_id, query)))
             lists.append((w.vector, self._vector_hits(agent_id, vector)))
+            if self.views is not None:
+                for kind, weight in ((SENTENCE, w.sentence), (CONTEXT, w.context)):
+                    if weight > 0:
+                        lists.append((weight, self._hits(self.views.search(agent_id, kind, vector, w.candidates))))
         if "archival" in tiers:
             lists.append((w.archival, self.archival.similar(agent_id, vector, w.candidates)))
         fused = self._fuse(lists, set(exclude_ids))
         self._add_speaker(agent_id, query, fused)
         if w.neighbours > 0:
             self._add_neighbours(agent_id, fused, set(exclude_ids))
+        self._demote_questions(fused)
         self._add_same_day(fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
@@ -82,7 +96,8 @@ class HybridRetriever:
     def _keyword_hits(self, agent_id: int, query: str) -> list[Hit]:
         """BM25 hits, re-ranked after each same-day reply inherits part of the score of the turn
         before it: an answer rarely repeats the words of the question it answers."""
-        hits = list(self.recall.search_text(agent_id, query, 1, self.weights.candidates).items)
+        hits = list(self.recall.search_text(agent_id, self._without_names(agent_id, query), 1,
+                                            self.weights.candidates).items)
         if not hits or self.weights.reply_carry <= 0:
             return hits
         score = {h.id: h.score for h in hits}
@@ -132,6 +147,20 @@ class HybridRetriever:
             if hit.tier == "recall" and hit.name in named:
                 fused[key] = (score + bonus, hit)
 
+    def _without_names(self, agent_id: int, query: str) -> str:
+        """The query without speakers' names (and their "'s"), unless nothing else is left."""
+        stripped = query
+        for name in self._speaker_names(agent_id):
+            stripped = re.sub(r"\b" + re.escape(name) + r"(?:'s)?\b", " ", stripped, flags=re.IGNORECASE)
+        return stripped if stripped.strip(" ?!.,'\"") else query
+
+    def _demote_questions(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+        if self.weights.question <= 0:
+            return
+        for key, (score, hit) in list(fused.items()):
+            if hit.tier == "recall" and hit.text.rstrip().endswith("?"):
+                fused[key] = (score * (1 - self.weights.question), hit)
+
     def _speaker_names(self, agent_id: int) -> frozenset[str]:
         """Names of the agent's speakers; cached for a while since new speakers are rare."""
         cached = self._names.get(agent_id)
@@ -144,7 +173,10 @@ class HybridRetriever:
         return names
 
     def _vector_hits(self, agent_id: int, vector) -> list[Hit]:
-        found = self.vectors.search(agent_id, vector, self.weights.candidates)
+        return self._hits(self.vectors.search(agent_id, vector, self.weights.candidates))
+
+    def _hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Recall hits for (message id, similarity) pairs, in their order."""
         if not found:
             return []
         ids = [i for i, _ in found]

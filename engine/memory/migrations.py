@@ -120,6 +120,26 @@ def m004_recall_postings(db: duckdb.DuckDBPyConnection) -> None:
         db.execute("CREATE TABLE recall_postings (agent_id BIGINT, termid BIGINT, message_id BIGINT, impact DOUBLE)")
 
 
+@migration
+def m005_message_views(db: duckdb.DuckDBPyConnection) -> None:
+    # Sentence and reply-context vectors of messages (engine/memory/message_views.py); messages up
+    # to covered_max_id have theirs, so existing messages get them on the next upkeep.
+    db.execute(
+        f"""
+        CREATE SEQUENCE message_views_seq START 1;
+        CREATE TABLE message_views (
+            id BIGINT NOT NULL DEFAULT nextval('message_views_seq'),
+            message_id BIGINT NOT NULL,
+            agent_id BIGINT NOT NULL,
+            kind VARCHAR NOT NULL,
+            embedding FLOAT[{EMBEDDING_DIM}] NOT NULL
+        );
+        CREATE TABLE views_state (covered_max_id BIGINT NOT NULL);
+        INSERT INTO views_state VALUES (0);
+        """
+    )
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

@@ -33,6 +33,7 @@ class MemoryStore:
         from engine.memory.core import CoreMemory
         from engine.memory.hybrid import HybridRetriever
         from engine.memory.message_vectors import MessageVectors
+        from engine.memory.message_views import MessageViews
         from engine.memory.recall import RecallStore
 
         self.data_dir, self.db, self._lock = data_dir, db, lock
@@ -45,7 +46,9 @@ class MemoryStore:
         index_dir.mkdir(exist_ok=True)
         self.archival = ArchivalStore(db, index_dir, self.embedder, self.timeline)
         self.message_vectors = MessageVectors(db, index_dir, self.embedder)
-        self.retriever = HybridRetriever(self.recall, self.message_vectors, self.archival, self.embedder)
+        self.message_views = MessageViews(db, index_dir, self.embedder)
+        self.retriever = HybridRetriever(self.recall, self.message_vectors, self.archival, self.embedder,
+                                         self.message_views)
 
     @classmethod
     def open(cls, data_dir: Path, embedder: Embedder | None = None) -> "MemoryStore":
@@ -68,6 +71,12 @@ class MemoryStore:
             if self._embedder is None:
                 self._embedder = Embedder()
             return self._embedder
+
+    def embed_pending(self) -> int:
+        """Embed messages stored since the last upkeep, then their views; return how many messages."""
+        done = self.message_vectors.embed_pending()
+        self.message_views.embed_pending()
+        return done
 
     def close(self) -> None:
         self.recall.fts.wait()

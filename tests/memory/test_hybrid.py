@@ -3,8 +3,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.memory.archival import ArchivalStore
+import dataclasses
+
 from engine.memory.hybrid import HybridRetriever
 from engine.memory.message_vectors import MessageVectors
+from engine.memory.message_views import MessageViews
 from engine.memory.recall import RecallStore
 
 NOW = datetime(2024, 6, 15, 12, 0)
@@ -15,7 +18,13 @@ def parts(db, data_dir, embedder, timeline):
     recall = RecallStore(db, timeline)
     vectors = MessageVectors(db, data_dir, lambda: embedder)
     archival = ArchivalStore(db, data_dir, lambda: embedder, timeline)
-    return recall, vectors, archival, HybridRetriever(recall, vectors, archival, lambda: embedder)
+    views = MessageViews(db, data_dir, lambda: embedder)
+    return recall, vectors, archival, HybridRetriever(recall, vectors, archival, lambda: embedder, views)
+
+
+def _embed(retriever: HybridRetriever) -> None:
+    retriever.vectors.embed_pending()
+    retriever.views.embed_pending()
 
 
 def test_hybrid_finds_a_paraphrase_that_bm25_alone_misses(parts):
@@ -87,3 +96,35 @@ def test_a_query_naming_a_speaker_prefers_that_speakers_turns(parts):
     vectors.embed_pending()
     assert retriever.search(1, "What did Ana paint?", k=1, now=NOW)[0].id == ana.id
     assert retriever.search(1, "What did Ben paint?", k=1, now=NOW)[0].id == ben.id
+
+
+def test_a_reply_is_found_through_the_question_it_answers(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 6, 1, 10, 0)
+    recall.append(1, "user", "Books are great! Which one has been your favourite guide?", name="Mel", created_at=day)
+    reply = recall.append(1, "user", "'Becoming Nicole', for sure.", name="Caro", created_at=day)
+    for i in range(6):
+        recall.append(1, "user", f"Note {i}: the bus was late again today.", name="Caro", created_at=day)
+    _embed(retriever)
+    assert reply.id in [h.id for h in retriever.search(1, "What book did Caro recommend?", k=2, now=NOW)]
+
+
+def test_a_message_ending_in_a_question_counts_for_less(parts):
+    recall, _, _, retriever = parts
+    statement = recall.append(1, "user", "We talked about Lisbon in spring.", created_at=datetime(2024, 5, 1))
+    question = recall.append(1, "user", "We talked about Lisbon in spring?", created_at=datetime(2024, 5, 1, 0, 1))
+    _embed(retriever)
+    assert [h.id for h in retriever.search(1, "Lisbon in spring", k=2, now=NOW)] == [statement.id, question.id]
+    retriever.weights = dataclasses.replace(retriever.weights, question=0.0)
+    assert retriever.search(1, "Lisbon in spring", k=1, now=NOW)[0].id == question.id
+
+
+def test_a_name_in_the_query_finds_that_speakers_words_not_words_said_to_them(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 5, 2, 9, 0)
+    said_to = recall.append(1, "user", "Wow Anna, Anna, that's so cool Anna!", name="Bob", created_at=day)
+    recall.append(1, "user", "Thanks!", name="Anna", created_at=day)
+    own = recall.append(1, "user", "My pottery class starts on Monday.", name="Anna", created_at=day)
+    _embed(retriever)
+    ranked = [h.id for h in retriever.search(1, "What class is Anna taking?", k=3, now=NOW)]
+    assert ranked.index(own.id) < ranked.index(said_to.id)

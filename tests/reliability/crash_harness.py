@@ -266,6 +266,7 @@ class CrashHarness:
 
     def check(self) -> Check:
         """Open the data directory as a restart would and check every invariant."""
+        from engine.memory.message_views import KINDS
         from engine.memory.store import MemoryStore
 
         check = Check()
@@ -282,6 +283,9 @@ class CrashHarness:
             _check_core(check, store)
             _check_index(check, store.archival.index(), cur, "archival_passages", "1=1", "archival")
             _check_index(check, store.message_vectors.index(), cur, "messages", "embedding IS NOT NULL", "messages")
+            for kind in KINDS:
+                _check_index(check, store.message_views.index(kind), cur, "message_views", f"kind = '{kind}'",
+                             f"{kind} views")
             _check_window(check, cur)
         return check
 
