@@ -22,7 +22,6 @@ from engine.eval.answers import AnswerTally, answer
 
 log = logging.getLogger(__name__)
 
-DATE_FORMAT = "%I:%M %p on %d %B, %Y"
 CATEGORIES = ("1", "2", "3", "4")
 
 
@@ -44,26 +43,43 @@ class Tally:
         return out | {"n": self.n}
 
 
-def parse_session_date(text: str) -> datetime:
-    return datetime.strptime(text.strip(), DATE_FORMAT)
+def parse_session_date(text: str) -> datetime | None:
+    """A session's time as LoCoMo writes it ("1:56 pm on 8 May, 2023"), tolerating small
+    variations (no comma, a short month, no time); None when it cannot be read."""
+    cleaned = re.sub(r"\s+", " ", text.strip().replace(",", ""))
+    for fmt in ("%I:%M %p on %d %B %Y", "%I:%M %p on %d %b %Y", "%d %B %Y", "%d %b %Y", "%B %d %Y"):
+        try:
+            return datetime.strptime(cleaned, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def evidence_ids(raw: list[str]) -> set[str]:
     """Evidence as clean ``D<session>:<turn>`` ids (the data has a few joined or odd ones)."""
     found = set()
     for item in raw:
-        found.update(f"D{s}:{t}" for s, t in re.findall(r"D:?(\d+):(\d+)", item))
+        found.update(f"D{int(s)}:{int(t)}" for s, t in re.findall(r"D:?(\d+):(\d+)", item))
     return found
 
 
 def sessions(conversation: dict) -> list[tuple[datetime, list[dict]]]:
+    """Sessions in order with their times; one whose time is missing or unreadable is placed a
+    day after the one before it (a warning says so) rather than stopping the evaluation."""
     numbers = sorted(int(m.group(1)) for key in conversation if (m := re.fullmatch(r"session_(\d+)", key)))
-    return [(parse_session_date(conversation[f"session_{n}_date_time"]), conversation[f"session_{n}"])
-            for n in numbers]
+    out: list[tuple[datetime, list[dict]]] = []
+    for n in numbers:
+        raw = conversation.get(f"session_{n}_date_time") or ""
+        when = parse_session_date(raw)
+        if when is None:
+            when = out[-1][0] + timedelta(days=1) if out else datetime(2000, 1, 1, 12)
+            log.warning("session %d: unreadable time %r, placed at %s", n, raw, when)
+        out.append((when, conversation[f"session_{n}"] or []))
+    return out
 
 
 def turn_text(turn: dict) -> str:
-    text = turn["text"]
+    text = str(turn.get("text") or "")
     if turn.get("blip_caption"):
         text += f" [shares a photo: {turn['blip_caption']}]"
     return text
@@ -75,9 +91,12 @@ def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dic
     loop, id_to_dia = engine.loop, {}
     for session_time, turns in sessions(sample["conversation"]):
         for offset, turn in enumerate(turns):
+            text = turn_text(turn)
+            if not text.strip():
+                continue
             at = session_time.replace(second=min(59, offset))
-            message = loop.observe(agent.id, turn_text(turn), name=turn["speaker"], created_at=at)
-            id_to_dia[message.id] = turn["dia_id"]
+            message = loop.observe(agent.id, text, name=str(turn.get("speaker") or ""), created_at=at)
+            id_to_dia[message.id] = next(iter(evidence_ids([str(turn.get("dia_id", ""))])), "")
     engine.store.embed_pending()
     engine.store.recall.fts.wait()
     engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later

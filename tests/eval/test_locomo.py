@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 
 from engine.eval.answers import exact_match, token_f1
-from engine.eval.locomo import evidence_ids
+from engine.eval.locomo import evidence_ids, parse_session_date, sessions
 
 TINY = [{
     "sample_id": "tiny-1",
@@ -43,6 +44,17 @@ def test_answer_metrics_normalise_case_punctuation_and_articles():
 
 def test_evidence_ids_split_joined_and_odd_ids():
     assert evidence_ids(["D1:3", "D2:1; D2:4", "D:10:2"]) == {"D1:3", "D2:1", "D2:4", "D10:2"}
+    assert evidence_ids(["D03:07"]) == {"D3:7"}
+
+
+def test_session_times_tolerate_variants_and_a_missing_time_follows_the_session_before():
+    assert parse_session_date("1:56 pm on 8 May, 2023") == datetime(2023, 5, 8, 13, 56)
+    assert parse_session_date("10:37 am on 27 Jun 2023") == datetime(2023, 6, 27, 10, 37)
+    assert parse_session_date("someday") is None
+    conversation = {"session_2_date_time": "", "session_2": [{"text": "b"}],
+                    "session_1_date_time": "1:56 pm on 8 May, 2023", "session_1": [{"text": "a"}]}
+    times = [when for when, _ in sessions(conversation)]
+    assert times == [datetime(2023, 5, 8, 13, 56), datetime(2023, 5, 9, 13, 56)]
 
 
 def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
