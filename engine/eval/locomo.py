@@ -63,6 +63,11 @@ def evidence_ids(raw: list[str]) -> set[str]:
     return found
 
 
+def clean_dia_id(raw: str) -> str:
+    """A turn's id in the form evidence ids take ("D03:07" -> "D3:7"), or "" if it has none."""
+    return next(iter(evidence_ids([raw])), "")
+
+
 def sessions(conversation: dict) -> list[tuple[datetime, list[dict]]]:
     """Sessions in order with their times; one whose time is missing or unreadable is placed a
     day after the one before it (a warning says so) rather than stopping the evaluation."""
@@ -96,7 +101,7 @@ def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dic
                 continue
             at = session_time.replace(second=min(59, offset))
             message = loop.observe(agent.id, text, name=str(turn.get("speaker") or ""), created_at=at)
-            id_to_dia[message.id] = next(iter(evidence_ids([str(turn.get("dia_id", ""))])), "")
+            id_to_dia[message.id] = clean_dia_id(str(turn.get("dia_id", "")))
     engine.store.embed_pending()
     engine.store.recall.fts.wait()
     engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later

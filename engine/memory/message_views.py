@@ -117,15 +117,12 @@ class MessageViews:
     def search(self, agent_id: int, kind: str, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The agent's ``k`` messages whose best view of ``kind`` is nearest, as (message id, similarity)."""
         index, cur = self.index(kind), self.db.cursor()
-        mine = cur.execute("SELECT count(*) FROM message_views WHERE agent_id = ? AND kind = ?",
-                           [agent_id, kind]).fetchone()[0]
+        mine = {r[0] for r in cur.execute("SELECT id FROM message_views WHERE agent_id = ? AND kind = ?",
+                                          [agent_id, kind]).fetchall()}
         if not mine:
             return []
-        allowed = None
-        if mine != index.count:  # other agents' views share the index
-            allowed = {r[0] for r in cur.execute("SELECT id FROM message_views WHERE agent_id = ? AND kind = ?",
-                                                 [agent_id, kind]).fetchall()}.__contains__
-        found = index.search(query_vector, 3 * k, allowed, mine)
+        allowed = None if len(mine) == index.count else mine.__contains__  # other agents share the index
+        found = index.search(query_vector, 3 * k, allowed, len(mine))
         if not found:
             return []
         owner = dict(cur.execute(f"SELECT id, message_id FROM message_views WHERE id IN ({', '.join('?' * len(found))})",
