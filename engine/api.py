@@ -23,6 +23,7 @@ from engine.memory.disk_errors import storage_errors
 from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
 from engine.paths import default_cache_dir, default_data_dir, default_models_dir
+from engine.runtime.embedded_models import EMBEDDED_MODELS
 from engine.runtime.model import CancelFlag, ModelRuntime
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
@@ -96,10 +97,10 @@ class Engine:
         self._restored.clear()
 
     def available_models(self, models_dir: Path | None = None) -> list[ModelEntry]:
-        """The embedded default and every GGUF in the models folder (unusable ones with their problem)."""
-        from engine.runtime.model_catalog import embedded_entry, scan_models_dir
+        """Every embedded model and every GGUF in the models folder (unusable ones with their problem)."""
+        from engine.runtime.model_catalog import embedded_entries, scan_models_dir
 
-        return [embedded_entry(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
+        return [*embedded_entries(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
 
     def warm_up(self) -> None:
         """Load the embedding model and run it once, so the first turn or search does not wait for it.
@@ -253,6 +254,11 @@ class Engine:
     def close(self) -> None:
         self._close_model()
         self.store.close()
+
+
+def embedded_model_ids() -> tuple[str, ...]:
+    """The ids of the models that come with llmos; ``RuntimeSettings.model_path`` takes each as is."""
+    return tuple(model.id for model in EMBEDDED_MODELS)
 
 
 def read_call(message: Message) -> tuple[str, dict] | None:

@@ -1,5 +1,10 @@
-"""Shared fixtures: real stores in temporary directories, the real embedding model loaded once."""
+"""Shared fixtures: real stores in temporary directories, the real embedding model loaded once.
 
+The suite runs on the small embedded Gemma 3 270M for speed (``LLMOS_MODEL``, inherited by the
+``llmos`` processes tests start); tests/default_model runs the real default model through a turn.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +13,9 @@ import engine.offline  # noqa: F401
 from engine.memory.db import Database
 from engine.memory.migrations import apply_migrations
 from engine.memory.timeline import Timeline
+
+TEST_MODEL = "gemma-3-270m"
+os.environ["LLMOS_MODEL"] = TEST_MODEL
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from engine.paths import default_models_dir
-from engine.runtime.model_catalog import embedded_entry, scan_models_dir
+from engine.runtime.model_catalog import embedded_entries, scan_models_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,14 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     folder = args.models_dir or default_models_dir()
-    entries = [embedded_entry(), *scan_models_dir(folder)]
+    entries = [*embedded_entries(), *scan_models_dir(folder)]
     if args.json:
         print(json.dumps({"models_dir": str(folder),
                           "results": [asdict(e) | {"path": str(e.path) if e.path else None} for e in entries]}))
         return 0
     print(f"Models folder: {folder}")
     for entry in entries:
-        where = "embedded (default)" if entry.embedded else str(entry.path)
-        line = f"  {entry.name:<32} {entry.quantisation:<7} {entry.size_bytes / 2**20:8.0f} MiB  {where}"
-        print(line + (f"\n      unusable: {entry.problem}" if entry.problem else ""))
+        where = f"--model {entry.id}" if entry.embedded else str(entry.path)
+        mark = "*" if entry.default else " "
+        line = f"{mark} {entry.name:<40} {entry.quantisation:<7} {entry.size_bytes / 2**20:6.0f} MiB  {where}"
+        print(line + (f"\n      {entry.purpose}" if entry.purpose else "")
+              + (f"\n      unusable: {entry.problem}" if entry.problem else ""))
+    print("* the model used when none is chosen")
     return 0

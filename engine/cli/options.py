@@ -16,7 +16,9 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the embedded model)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a GGUF file or an embedded model's id (see `llmos models`; default: LLMOS_MODEL, "
+                             "else the default embedded model)")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context window in tokens")
     parser.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: one per core)")

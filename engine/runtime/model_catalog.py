@@ -1,4 +1,4 @@
-"""What models are available: the embedded default and the GGUF files in the models folder."""
+"""What models are available: the embedded models and the GGUF files in the models folder."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelFileError
+from engine.resources import bundled_model_file
+from engine.runtime.embedded_models import EMBEDDED_MODELS, EmbeddedModel
 from engine.runtime.gguf_header import read_gguf_header
-from engine.runtime.model_file import embedded_model_path
+from engine.runtime.model_file import default_embedded_model, default_model_choice, embedded_model_path, is_ready
 
 # llama.cpp's general.file_type values, for the quantisation column
 FILE_TYPES = {
@@ -23,19 +25,43 @@ class ModelEntry:
     """One model a user can pick."""
 
     name: str
-    path: Path | None  # None: the embedded default, assembled on first use
+    path: Path | None  # an embedded model's file once assembled, else None
     size_bytes: int
     architecture: str
     quantisation: str
     context_length: int | None
     embedded: bool = False
     problem: str = ""  # why the file cannot be used, if it cannot
+    id: str = ""  # an embedded model's id (what --model and the settings store), else ""
+    purpose: str = ""  # what an embedded model is for: its memory and speed
+    default: bool = False  # the model used when none is chosen
+
+    @property
+    def choice(self) -> str | None:
+        """What to pass as ``RuntimeSettings.model_path`` to run this model."""
+        return self.id if self.embedded else (str(self.path) if self.path else None)
 
 
-def embedded_entry(cache_dir: Path | None = None) -> ModelEntry:
-    path = embedded_model_path(cache_dir)
-    size = path.stat().st_size if path.exists() else 253_113_024
-    return ModelEntry("Gemma 3 270M (embedded)", None, size, "gemma3", "Q4_K_M", 32768, embedded=True)
+def embedded_entries(cache_dir: Path | None = None) -> list[ModelEntry]:
+    """Every embedded model, the default one marked, with its path once it is assembled."""
+    default = default_embedded_model() if _default_is_embedded() else None
+    return [_embedded_entry(model, cache_dir, model is default) for model in EMBEDDED_MODELS]
+
+
+def _default_is_embedded() -> bool:
+    from engine.runtime.embedded_models import find_embedded
+
+    choice = default_model_choice()
+    return choice is None or find_embedded(choice) is not None
+
+
+def _embedded_entry(model: EmbeddedModel, cache_dir: Path | None, default: bool) -> ModelEntry:
+    ready = is_ready(model, cache_dir)
+    path = embedded_model_path(cache_dir, model) if ready else None
+    problem = "" if ready or bundled_model_file(model.file_name) is None else "not part of this bundle"
+    return ModelEntry(f"{model.name} (embedded)", path, model.size_bytes, model.architecture, model.quantisation,
+                      model.context_length, embedded=True, problem=problem, id=model.id, purpose=model.purpose,
+                      default=default)
 
 
 def scan_models_dir(folder: Path) -> list[ModelEntry]:

