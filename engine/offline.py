@@ -1,7 +1,8 @@
 """Switch every library we use to offline mode before it is imported.
 
 llmos never touches the network at run time; these switches make the hub, transformers and
-sentence-transformers fail fast instead of trying, and silence telemetry.
+sentence-transformers fail fast instead of trying, silence telemetry, and keep their progress
+bars off the user's terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ OFFLINE_SWITCHES = {
     "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # transformers' "Loading weights" bar too
 }
 
 

@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 
 from engine.errors import ContextTooSmallError, ModelFileError
 from engine.runtime.chat_format import ChatFormat, chat_format_for
+from engine.runtime.llama_log import route_llama_log
 from engine.runtime.model_file import ModelFile, ProgressFn, resolve_model
 from engine.runtime.settings import RuntimeSettings
 from engine.runtime.weight_layout import model_params_with_repack
@@ -110,6 +111,7 @@ class ModelRuntime:
     def _load(self):
         import llama_cpp
 
+        route_llama_log()
         header = self.model_file.header
         try:
             with model_params_with_repack(self.settings.weight_repack):
@@ -236,13 +238,11 @@ def _with_sequences(llama, n_seq_max: int):
     if n_seq_max <= 1:
         return llama
     from llama_cpp import _internals
-    from llama_cpp._utils import suppress_stdout_stderr
 
     params = llama.context_params
     params.n_seq_max, params.kv_unified = n_seq_max, True
     old = llama._ctx
-    with suppress_stdout_stderr(disable=llama.verbose):  # llama.cpp's notes on the cache layout
-        context = _internals.LlamaContext(model=llama._model, params=params, verbose=llama.verbose)
+    context = _internals.LlamaContext(model=llama._model, params=params, verbose=llama.verbose)
     llama._ctx = llama._stack.enter_context(contextlib.closing(context))
     old.close()
     return llama
