@@ -21,7 +21,8 @@ def has_display() -> bool:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="llmos-desktop", description="llmos: a chat whose model remembers")
     parser.add_argument("--data-dir", type=Path, default=None, help="where memory lives")
-    parser.add_argument("--model", type=Path, default=None, help="a GGUF file (default: the saved choice)")
+    parser.add_argument("--model", default=None,
+                        help="a GGUF file or an embedded model's id (default: the saved choice)")
     parser.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     parser.add_argument("--gpu-layers", type=int, default=None, help="layers to offload to the GPU (-1: all)")
@@ -86,8 +87,10 @@ def run_app(argv: list[str]) -> int:
 def _with_overrides(prefs, args: argparse.Namespace):
     from dataclasses import replace
 
-    changes = {k: v for k, v in (("model_path", args.model), ("n_ctx", args.n_ctx), ("n_threads", args.threads),
-                                 ("n_gpu_layers", args.gpu_layers)) if v is not None}
+    from desktop.prefs import model_choice
+
+    changes = {k: v for k, v in (("model_path", model_choice(args.model)), ("n_ctx", args.n_ctx),
+                                 ("n_threads", args.threads), ("n_gpu_layers", args.gpu_layers)) if v is not None}
     return replace(prefs, **changes)
 
 

@@ -10,11 +10,15 @@ from PySide6.QtCore import QSettings
 PAGING_MODES = ("fast", "exact")
 
 
+ModelChoice = str | Path | None
+"""An embedded model's id (a str), a GGUF file (a Path), or None for the model used by default."""
+
+
 @dataclass(frozen=True)
 class ModelPrefs:
-    """The user's choice of model and how to run it; ``model_path`` None is the embedded model."""
+    """The user's choice of model and how to run it; ``model_path`` is a :data:`ModelChoice`."""
 
-    model_path: Path | None = None
+    model_path: ModelChoice = None
     n_ctx: int = 4096
     n_threads: int = 0  # 0: one per core
     n_gpu_layers: int = 0
@@ -31,16 +35,29 @@ def settings_store() -> QSettings:
     return QSettings("llmos", "llmos")
 
 
+def model_choice(text: str | Path | None) -> ModelChoice:
+    """What a user typed or the settings hold, as a choice: an embedded model's id stays a str."""
+    from engine.api import embedded_model_ids
+
+    if text is None or str(text) == "":
+        return None
+    return str(text) if str(text) in embedded_model_ids() else Path(text).expanduser()
+
+
 def load_model_prefs(store: QSettings) -> ModelPrefs:
-    path = store.value("model/path", "") or ""
+    embedded = str(store.value("model/embedded", "") or "")
+    path = str(store.value("model/path", "") or "")
     mode = str(store.value("model/paging_mode", "fast"))
-    return ModelPrefs(Path(path) if path else None, _int(store.value("model/n_ctx"), 4096),
+    return ModelPrefs(embedded or (Path(path) if path else None), _int(store.value("model/n_ctx"), 4096),
                       _int(store.value("model/threads"), 0), _int(store.value("model/gpu_layers"), 0),
                       mode if mode in PAGING_MODES else "fast")
 
 
 def save_model_prefs(store: QSettings, prefs: ModelPrefs) -> None:
-    store.setValue("model/path", str(prefs.model_path) if prefs.model_path else "")
+    """Embedded ids and files are kept under their own keys, so a file is never taken for an id."""
+    choice = prefs.model_path
+    store.setValue("model/embedded", choice if isinstance(choice, str) else "")
+    store.setValue("model/path", str(choice) if isinstance(choice, Path) else "")
     store.setValue("model/n_ctx", prefs.n_ctx)
     store.setValue("model/threads", prefs.n_threads)
     store.setValue("model/gpu_layers", prefs.n_gpu_layers)

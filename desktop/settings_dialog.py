@@ -1,4 +1,4 @@
-"""Settings: which model (embedded, a GGUF file, or one from the models folder) and how to run it."""
+"""Settings: which model (one that comes with llmos, a GGUF file, or one from the models folder) and how to run it."""
 
 from __future__ import annotations
 
@@ -6,14 +6,38 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from desktop.prefs import PAGING_MODES, ModelPrefs
+from desktop.prefs import PAGING_MODES, ModelChoice, ModelPrefs
 
 
 def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def _choice(entry) -> ModelChoice:
+    """What the prefs hold for a model entry; the default model is None, so it follows the default."""
+    if entry.default:
+        return None
+    return entry.id if entry.embedded else Path(entry.path)
+
+
+def _is_chosen(entry, chosen: ModelChoice) -> bool:
+    if chosen is None:
+        return entry.default
+    if isinstance(chosen, str):
+        return entry.embedded and entry.id == chosen
+    return not entry.embedded and entry.path is not None and Path(entry.path) == Path(chosen)
+
+
+def _description(entry) -> str:
+    if entry.problem:
+        return f"<b>{html.escape(entry.name)}</b> cannot be used: {html.escape(entry.problem)}"
+    text = html.escape(entry.purpose) if entry.embedded else html.escape(str(entry.path))
+    suffix = " <i>Used when no model is chosen.</i>" if entry.default else ""
+    return f"<b>{html.escape(entry.name)}</b>: {text}{suffix}"
 
 
 class SettingsDialog(QDialog):
@@ -29,7 +53,11 @@ class SettingsDialog(QDialog):
         self.models.setObjectName("modelList")
         self.models.setHeaderLabels(["Model", "Quantisation", "Size", "Trained context", "File"])
         self.models.setRootIsDecorated(False)
-        self.models.setColumnWidth(0, 230)
+        self.models.currentItemChanged.connect(self._describe)
+        self.description = QLabel(self)
+        self.description.setObjectName("modelDescription")
+        self.description.setWordWrap(True)
+        self.description.setTextFormat(Qt.TextFormat.RichText)
         self.folder = QLabel(self)
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         choose_file = QPushButton("Choose a GGUF file…", self)
@@ -76,6 +104,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Model</b>", self))
         layout.addWidget(self.models, 1)
+        layout.addWidget(self.description)
         layout.addLayout(folder_row)
         layout.addLayout(form)
         layout.addWidget(self.note)
@@ -90,19 +119,33 @@ class SettingsDialog(QDialog):
 
     def _show(self, entries) -> None:
         self.models.clear()
-        chosen = self.prefs.model_path
         for entry in [*entries, *self._extra]:
-            item = QTreeWidgetItem([entry.name, entry.quantisation, _size(entry.size_bytes),
-                                    f"{entry.context_length:,}" if entry.context_length else "?",
-                                    str(entry.path) if entry.path else "built in"])
-            item.setData(0, Qt.ItemDataRole.UserRole, entry)
-            if entry.problem:
-                item.setDisabled(True)
-                item.setToolTip(0, entry.problem)
-                item.setText(4, f"unusable: {entry.problem}")
+            item = self._item(entry)
             self.models.addTopLevelItem(item)
-            if (entry.path is None and chosen is None) or (entry.path and chosen and Path(entry.path) == Path(chosen)):
+            if _is_chosen(entry, self.prefs.model_path):
                 self.models.setCurrentItem(item)
+        self.models.resizeColumnToContents(0)
+
+    def _item(self, entry) -> QTreeWidgetItem:
+        name = f"{entry.name} — default" if entry.default else entry.name
+        where = "comes with llmos" if entry.embedded else str(entry.path)
+        item = QTreeWidgetItem([name, entry.quantisation, _size(entry.size_bytes),
+                                f"{entry.context_length:,}" if entry.context_length else "?", where])
+        item.setData(0, Qt.ItemDataRole.UserRole, entry)
+        for column in range(item.columnCount()):
+            item.setToolTip(column, entry.problem or entry.purpose or str(entry.path))
+        if entry.default:
+            font = QFont(item.font(0))
+            font.setBold(True)
+            item.setFont(0, font)
+        if entry.problem:
+            item.setDisabled(True)
+            item.setText(4, f"unusable: {entry.problem}")
+        return item
+
+    def _describe(self, item: QTreeWidgetItem | None) -> None:
+        entry = item.data(0, Qt.ItemDataRole.UserRole) if item else None
+        self.description.setText(_description(entry) if entry is not None else "")
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model", str(self.models_dir), "GGUF models (*.gguf)")
@@ -113,7 +156,7 @@ class SettingsDialog(QDialog):
             self.client.query(lambda engine: engine.available_models(folder), self._add_chosen)
 
     def _add_chosen(self, entries) -> None:
-        self._extra = [e for e in entries if e.path and Path(e.path) == Path(self.prefs.model_path)]
+        self._extra = [e for e in entries if not e.embedded and _is_chosen(e, self.prefs.model_path)]
         self.scan()
 
     def _choose_folder(self) -> None:
@@ -125,7 +168,7 @@ class SettingsDialog(QDialog):
     def _accept(self) -> None:
         item = self.models.currentItem()
         entry = item.data(0, Qt.ItemDataRole.UserRole) if item else None
-        path = Path(entry.path) if entry is not None and entry.path else None
-        self.prefs = ModelPrefs(path, self.n_ctx.value(), self.threads.value(), self.gpu_layers.value(),
+        choice = _choice(entry) if entry is not None else self.prefs.model_path
+        self.prefs = ModelPrefs(choice, self.n_ctx.value(), self.threads.value(), self.gpu_layers.value(),
                                 self.paging.currentData())
         self.accept()
