@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from engine.agent.function_schema import FunctionSpec
 
 MAX_CALL_CHARS = 200_000
+IGNORED_ARGUMENT = "request_heartbeat"  # MemGPT's chaining flag; the engine decides when a turn goes on
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def parse_call(text: str, specs: dict[str, FunctionSpec]) -> FunctionCall | Call
     arguments = value.get("arguments", {})
     if not isinstance(arguments, dict):
         return CallError(f"{name}: arguments must be an object", text[:200])
+    arguments = {k: v for k, v in arguments.items() if k != IGNORED_ARGUMENT}
     problem = validate_arguments(arguments, specs[name])
     return CallError(problem, text[:200]) if problem else FunctionCall(name, arguments)
 

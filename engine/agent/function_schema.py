@@ -53,15 +53,24 @@ def spec_for(fn: Callable, skip: tuple[str, ...] = ("self", "ctx"),
     return FunctionSpec(fn.__name__, _summary(inspect.getdoc(fn) or ""), parameters, fn)
 
 
-def calls_schema(specs: list[FunctionSpec]) -> dict:
-    """The schema of one call to any of ``specs``: ``{"function": name, "arguments": {...}}``."""
-    options = [{
+def calls_schema(options: list[FunctionSpec | dict]) -> dict:
+    """The schema of one call to any of ``options`` (specs, or call options already built)."""
+    built = [call_option(o) if isinstance(o, FunctionSpec) else o for o in options]
+    return built[0] if len(built) == 1 else {"anyOf": built}
+
+
+def call_option(spec: FunctionSpec, narrowed: dict[str, dict] | None = None) -> dict:
+    """One call's schema, ``{"function": name, "arguments": {...}}``; ``narrowed`` replaces some
+    arguments' schemas (a label that must name an existing block, a line that must exist)."""
+    arguments = _grammar_arguments(spec)
+    if narrowed:
+        arguments["properties"] = {**arguments["properties"], **narrowed}
+    return {
         "type": "object",
-        "properties": {"function": {"const": spec.name}, "arguments": _grammar_arguments(spec)},
+        "properties": {"function": {"const": spec.name}, "arguments": arguments},
         "required": ["function", "arguments"],
         "additionalProperties": False,
-    } for spec in specs]
-    return options[0] if len(options) == 1 else {"anyOf": options}
+    }
 
 
 def _grammar_arguments(spec: FunctionSpec) -> dict:

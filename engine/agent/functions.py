@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.agent.call_parser import FunctionCall
+from engine.agent.core_edits import Edit, append_fact, replace_text
 from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.errors import LlmosError
+from engine.memory.core import CoreMemoryEditError
 
 log = logging.getLogger(__name__)
 
 SEND_MESSAGE = "send_message"
 HEARTBEAT = "request_heartbeat"
+"""MemGPT's chaining flag: accepted and ignored, since the engine decides when a turn goes on
+(engine.agent.step_plan)."""
 
 
 @dataclass(frozen=True)
@@ -49,27 +53,38 @@ def send_message(ctx: FunctionContext, message: str) -> str:
 
 
 def core_memory_append(ctx: FunctionContext, label: str, content: str) -> str:
-    """Add a line to a core memory block (always in view). Use it for lasting facts.
+    """Save a lasting fact as a new line of a core memory block (always in view).
 
     Args:
-        label: the block: "human" (about the user) or "persona" (about you)
-        content: the text to add
+        label: the block, e.g. "human" (facts about the user) or "persona" (about you)
+        content: the fact, one short sentence
     """
-    block = ctx.store.core.append(ctx.agent_id, label, "\n" + content.strip(), author="model", reason="core_memory_append")
-    return json.dumps({"status": "ok", "block": label, "chars": len(block.value), "limit": block.limit})
+    current = ctx.store.core.get(ctx.agent_id, label)
+    edit = append_fact(current.value, content)
+    return _apply(ctx, current, edit, "core_memory_append")
 
 
 def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_content: str) -> str:
-    """Replace text in a core memory block, e.g. when a fact about the user changed.
+    """Change a line of a core memory block when a fact changed.
 
     Args:
-        label: the block: "human" or "persona"
-        old_content: the exact text to replace
-        new_content: the new text (empty to delete)
+        label: the block, e.g. "human" or "persona"
+        old_content: the line as it stands now
+        new_content: the corrected line (empty to delete it)
     """
-    block = ctx.store.core.replace(ctx.agent_id, label, old_content, new_content, author="model",
-                                   reason="core_memory_replace")
-    return json.dumps({"status": "ok", "block": label, "chars": len(block.value), "limit": block.limit})
+    current = ctx.store.core.get(ctx.agent_id, label)
+    edit = replace_text(current.value, old_content, new_content)
+    if edit is None:
+        raise CoreMemoryEditError(f"the {label!r} block has no line like {old_content[:80]!r}")
+    return _apply(ctx, current, edit, "core_memory_replace")
+
+
+def _apply(ctx: FunctionContext, current, edit: Edit, reason: str) -> str:
+    if not edit.changed:
+        return json.dumps({"status": "unchanged", "block": current.label, "note": edit.note})
+    block = ctx.store.core.set(ctx.agent_id, current.label, edit.value, author="model", reason=reason)
+    return json.dumps({"status": "ok", "block": block.label, "note": edit.note,
+                       "chars": len(block.value), "limit": block.limit})
 
 
 def conversation_search(ctx: FunctionContext, query: str, page: int = 1) -> str:
@@ -125,19 +140,7 @@ def function_specs(max_message_chars: int = 1000, max_text_chars: int = 1000) ->
     """Specs of every memory function; string lengths bound what the grammar lets through."""
     limits = {"message": max_message_chars, "content": max_text_chars, "old_content": max_text_chars,
               "new_content": max_text_chars, "query": 200, "label": 20, "start_date": 10, "end_date": 10}
-    specs = {fn.__name__: spec_for(fn, max_lengths=limits) for fn in ALL_FUNCTIONS}
-    return {name: spec if name == SEND_MESSAGE else _with_heartbeat(spec) for name, spec in specs.items()}
-
-
-def _with_heartbeat(spec: FunctionSpec) -> FunctionSpec:
-    """Every function but send_message may ask to run again and see its result."""
-    heartbeat = {"type": "boolean", "description": "true to see the result and act again before replying"}
-    parameters = dict(spec.parameters, properties={**spec.parameters["properties"], HEARTBEAT: heartbeat})
-    return replace(spec, parameters=parameters)
-
-
-def wants_heartbeat(call: FunctionCall) -> bool:
-    return bool(call.arguments.get(HEARTBEAT, False))
+    return {fn.__name__: spec_for(fn, max_lengths=limits) for fn in ALL_FUNCTIONS}
 
 
 def dispatch(call: FunctionCall, specs: dict[str, FunctionSpec], ctx: FunctionContext) -> FunctionResult:

@@ -1,8 +1,9 @@
 """One turn of the LLM-OS loop: store, page in, compile, sync the KV cache, call, dispatch.
 
 The user's message is durable in recall storage before the model sees it. The model answers
-with function calls under a grammar; non-message calls chain (heartbeats) up to a bound, and the
-last step admits only send_message, so every turn ends with a reply.
+with function calls under a grammar; the step plan decides which calls the next step admits (a
+reply after an edit, no repeated search), and the last step admits only send_message, so every
+turn ends with a reply.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Iterator
 
 from engine.agent.call_parser import CallError, parse_call
 from engine.agent.eviction import Summariser, evict
-from engine.agent.function_schema import calls_schema, describe
-from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs, wants_heartbeat
+from engine.agent.function_schema import describe
+from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs
 from engine.agent.message_stream import MessageStream, drawable
 from engine.agent.page_in import page_in
 from engine.agent.settings import AgentSettings
+from engine.agent.step_plan import StepGrammars, allowed_functions
 from engine.context.compiler import ContextCompiler, ContextParts
 from engine.context.queue import Pressure, pressure
 from engine.context.segments import Segment, tokens_by_kind, total_tokens
@@ -36,6 +38,7 @@ PAGE_IN_QUERY_CHARS = 2000  # a 1 MB paste searches by its beginning, not by eve
 
 
 def system_prompt(agent_name: str, specs) -> str:
+    """The instructions; the agent's name comes last, so agents share the rest of the KV cache."""
     template = files("engine.agent").joinpath("prompts/system.txt").read_text(encoding="utf-8")
     return template.format(agent_name=agent_name, functions=describe(list(specs.values())))
 
@@ -48,10 +51,7 @@ class AgentLoop:
         self.compiler = ContextCompiler(runtime)
         self.states = ContextStateStore(store.db)
         self.specs = function_specs(settings.max_message_chars)
-        self._grammars = {
-            False: runtime.grammar_for_schema(calls_schema(list(self.specs.values()))),
-            True: runtime.grammar_for_schema(calls_schema([self.specs[SEND_MESSAGE]])),
-        }
+        self.grammars = StepGrammars(runtime, self.specs)
         self.summarise = Summariser(runtime, pager, settings.summary_chars, settings.summary_max_tokens,
                                     settings.summarise_with_model)
         self.budget = runtime.n_ctx - settings.reply_reserve_tokens
@@ -65,18 +65,18 @@ class AgentLoop:
         yield MemoryEvent("message_stored", {"message_id": message.id, "role": "user"})
         self._start_queue(agent_id, message.id)
         yield from self.page_in_for(agent_id, text, message.id)
-        reply, must_reply, stats = "", False, GenerationStats()
+        reply, done, stats = "", [], GenerationStats()
         for step in range(1, self.settings.max_steps + 1):
-            force = must_reply or step == self.settings.max_steps
+            allowed = allowed_functions(tuple(self.specs), done, step, self.settings.max_steps)
             segments = yield from self._prepare(agent_id)
-            result = yield from self._step(agent_id, segments, force, step, cancel, stats)
+            result = yield from self._step(agent_id, segments, allowed, step, cancel, stats)
             if result is None or stats.stop_reason == "cancelled":
                 break
-            call, done_reply = result
+            call, ok, done_reply = result
             if done_reply is not None:
                 reply = done_reply
                 break
-            must_reply = not wants_heartbeat(call) if call else False
+            done.append((call.name if call else "", ok))
         yield DoneEvent(reply, stats.stop_reason or "stop", stats.generated_tokens,
                         stats.tokens_per_second, stats.total_ms)
 
@@ -185,7 +185,7 @@ class AgentLoop:
 
     # -- one model step ---------------------------------------------------------------------------
 
-    def _step(self, agent_id: int, segments: list[Segment], force_reply: bool, step: int,
+    def _step(self, agent_id: int, segments: list[Segment], allowed: tuple[str, ...], step: int,
               cancel: CancelFlag | None, stats: GenerationStats):
         # The generation prompt is synced with the window, so its tokens share the decode of the
         # last change and generation samples from the synced logits without another decode.
@@ -194,8 +194,9 @@ class AgentLoop:
         yield self._context_event(segments, sync)
         prompt = [t for s in segments for t in s.tokens] + list(generation.tokens)
         stream, step_stats = MessageStream(), GenerationStats()
+        grammar = self.grammars.grammar(allowed, self.store.core.blocks(agent_id))
         for piece in self.runtime.stream(prompt, max_tokens=self.settings.reply_reserve_tokens,
-                                         sampling=self.settings.sampling, grammar=self._grammars[force_reply],
+                                         sampling=self.settings.sampling, grammar=grammar,
                                          cancel=cancel, stats=step_stats):
             crash_point("generation")
             visible = stream.feed(piece)
@@ -209,13 +210,13 @@ class AgentLoop:
         call = parse_call(raw, self.specs)
         if isinstance(call, CallError):
             yield from self._record_result(agent_id, "error", False, json.dumps({"error": call.message}), step)
-            return None, None
+            return None, False, None
         yield FunctionCallEvent(call.name, call.arguments, step)
         if call.name == SEND_MESSAGE:
-            return call, drawable(call.arguments["message"])
+            return call, True, drawable(call.arguments["message"])
         result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
-        return call, None
+        return call, result.ok, None
 
     def _record_result(self, agent_id: int, name: str, ok: bool, text: str, step: int) -> Iterator[TurnEvent]:
         self.store.recall.append(agent_id, "function", text, name=name)

@@ -32,8 +32,9 @@ def test_available_models_start_with_the_embedded_default(make_engine, tmp_path)
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "broken.gguf").write_bytes(b"not a gguf")
     models = engine.available_models(tmp_path / "models")
-    assert models[0].embedded and models[0].path is None
-    assert models[1].path.name == "broken.gguf" and models[1].problem
+    embedded = [m for m in models if m.embedded]
+    assert models[: len(embedded)] == embedded and sum(m.default for m in embedded) == 1
+    assert models[-1].path.name == "broken.gguf" and models[-1].problem
 
 
 def test_read_call_decodes_stored_steps_and_ignores_other_messages(make_engine):

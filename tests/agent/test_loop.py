@@ -53,14 +53,14 @@ def test_user_core_edit_survives_a_restart(make_engine, tmp_path):
 
 
 def test_a_summary_too_large_for_a_small_window_is_cut_so_the_window_fits(make_engine):
-    """At 1024 tokens with a 320-token reply reserve, the system prompt, core memory and a full
+    """At 1024 tokens with a 128-token reply reserve, the system prompt, core memory and a full
     summary alone exceed the budget; the oldest part of the summary gives way."""
     from dataclasses import replace as replaced
 
     from engine.agent.settings import AgentSettings
     from engine.context.segments import total_tokens
 
-    engine = make_engine(AgentSettings(max_steps=1, reply_reserve_tokens=320, summarise_with_model=False))
+    engine = make_engine(AgentSettings(max_steps=1, reply_reserve_tokens=128, summarise_with_model=False))
     loop, agent_id = engine.loop, engine.agent().id
     first = loop.observe(agent_id, "Hello there.")
     long_summary = " ".join(f"The user mentioned topic number {i} at length." for i in range(60))

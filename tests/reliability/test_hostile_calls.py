@@ -44,8 +44,9 @@ def test_core_memory_write_past_the_limit_is_an_error_result_and_changes_nothing
     before = store.core.get(agent_id, "human")
     room = before.limit - len(before.value)
     results = []
-    for _ in range(room // 900 + 2):  # each append is within the argument limit; together they overflow
-        call = json.dumps({"function": "core_memory_append", "arguments": {"label": "human", "content": "y" * 900}})
+    for i in range(room // 900 + 2):  # each append is within the argument limit; together they overflow
+        fact = chr(ord("a") + i) * 900  # facts with no word in common, so none updates another
+        call = json.dumps({"function": "core_memory_append", "arguments": {"label": "human", "content": fact}})
         results.append(_call(store, call))
     assert results[-1].ok is False and "over its limit" in json.loads(results[-1].text)["error"]
     after = store.core.get(agent_id, "human")
@@ -57,7 +58,7 @@ def test_calls_on_missing_blocks_and_bad_dates_are_error_results(store):
     for text, fragment in (
             ('{"function": "core_memory_append", "arguments": {"label": "secrets", "content": "x"}}', "no core memory block"),
             ('{"function": "core_memory_replace", "arguments": {"label": "human", "old_content": "not there", '
-             '"new_content": "x"}}', "does not contain"),
+             '"new_content": "x"}}', "no line like"),
             ('{"function": "conversation_search_date", "arguments": {"start_date": "yesterday", '
              '"end_date": "2024-13-45"}}', "dates must look like"),
             ('{"function": "archival_memory_insert", "arguments": {"content": "   "}}', "cannot be empty")):

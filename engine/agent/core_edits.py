@@ -1,0 +1,97 @@
+"""How the model's core memory edits land on a block: one fact a line, newer facts supersede older ones.
+
+A small model copies text loosely and tends to append rather than replace. Core memory is kept
+as lines of facts, so the engine can meet it halfway: text to replace is found by the line it
+most resembles, an appended fact that restates a line with changed details takes that line's
+place (a person's new city replaces the old one instead of sitting beside it), and a fact
+already there, or a question, is not stored again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[\w']+")
+SUPERSEDE_SIMILARITY = 0.5
+"""Share of words a new line must have in common with an old one to count as its update."""
+MATCH_SIMILARITY = 0.5
+"""Share of words loosely copied text must share with a line to stand for that line."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A block's new value and what happened, in words the model reads back."""
+
+    value: str
+    note: str
+    changed: bool = True
+
+
+def words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Word overlap (Jaccard) of two lines: 1.0 for the same words, 0.0 for none in common."""
+    wa, wb = words(a), words(b)
+    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def lines_of(value: str) -> list[str]:
+    return [line for line in value.split("\n") if line.strip()]
+
+
+def closest_line(value: str, text: str) -> tuple[str, float]:
+    """The block's line most like ``text``, with its similarity ("" and 0.0 for an empty block)."""
+    scored = [(similarity(line, text), line) for line in lines_of(value)]
+    if not scored:
+        return "", 0.0
+    score, line = max(scored)
+    return line, score
+
+
+def append_fact(value: str, content: str) -> Edit:
+    """Add ``content`` as a line; an update of a line replaces it; a repeat or a question changes nothing."""
+    content = " ".join(content.split())
+    if not content:
+        return Edit(value, "nothing to add", changed=False)
+    if content.endswith("?"):
+        return Edit(value, "not stored: core memory keeps facts, not questions", changed=False)
+    line, score = closest_line(value, content)
+    if score >= 0.999 or _normal(content) in _normal(value):
+        return Edit(value, "already in core memory", changed=False)
+    if score >= SUPERSEDE_SIMILARITY and not _is_default_placeholder(line):
+        return Edit(_swap_line(value, line, content), f"replaced the line it updates: {line!r}")
+    base = "" if _is_default_placeholder(value) else value.rstrip("\n")
+    return Edit(f"{base}\n{content}" if base else content, "added")
+
+
+def replace_text(value: str, old: str, new: str) -> Edit | None:
+    """Replace ``old`` (exact, or the line it loosely copies) with ``new``; None when nothing matches."""
+    new = new.strip()
+    if old and old in value:
+        return Edit(_tidy(value.replace(old, new)), "replaced")
+    line, score = closest_line(value, old)
+    if line and score >= MATCH_SIMILARITY:
+        return Edit(_swap_line(value, line, new), f"replaced the line {line!r}")
+    return None
+
+
+def _swap_line(value: str, line: str, new: str) -> str:
+    out = [new if existing == line else existing for existing in value.split("\n")]
+    return _tidy("\n".join(out))
+
+
+def _tidy(value: str) -> str:
+    """No empty lines left behind by a deletion."""
+    return "\n".join(line for line in value.split("\n") if line.strip())
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _is_default_placeholder(text: str) -> bool:
+    """A new agent's human block says nothing is known yet; the first fact takes its place."""
+    return text.strip().lower().startswith("nothing known about")

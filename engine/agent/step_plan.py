@@ -1,0 +1,67 @@
+"""Which functions the model may call at each step of a turn, and the grammar that admits them.
+
+A small model chains badly when it decides alone whether to go on: it searches the same words
+again and again, or stops after saving a fact without a word to the user. The engine decides
+instead, from how a turn goes: after a memory edit the next step is the reply; after a search
+the model may reply, edit, or search another way, never the same search twice; every turn ends
+with a reply within ``max_steps``. The grammar also lists the lines a core block holds, so a
+replacement names a line that exists and the block it is in.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from engine.agent.core_edits import lines_of
+from engine.agent.function_schema import FunctionSpec, calls_schema, call_option
+from engine.memory.types import CoreBlock
+
+SEND_MESSAGE = "send_message"
+SEARCHES = frozenset({"conversation_search", "conversation_search_date", "archival_memory_search"})
+EDITS = frozenset({"core_memory_append", "core_memory_replace", "archival_memory_insert"})
+
+
+def allowed_functions(names: tuple[str, ...], done: list[tuple[str, bool]], step: int,
+                      max_steps: int) -> tuple[str, ...]:
+    """The functions the next step may call, given the calls (name, ok) made so far this turn."""
+    if step >= max_steps or (done and done[-1][0] in EDITS and done[-1][1]):
+        return (SEND_MESSAGE,)
+    used = {name for name, _ in done if name in SEARCHES}
+    return tuple(n for n in names if n not in used)
+
+
+class StepGrammars:
+    """Grammars for a step's allowed functions over the current core blocks, cached by both."""
+
+    def __init__(self, runtime, specs: dict[str, FunctionSpec], size: int = 16) -> None:
+        self.runtime, self.specs, self.size = runtime, specs, size
+        self._cache: OrderedDict[tuple, object] = OrderedDict()
+
+    def grammar(self, allowed: tuple[str, ...], blocks: list[CoreBlock]):
+        key = (allowed, tuple((b.label, b.value) for b in blocks) if _edits(allowed) else ())
+        found = self._cache.get(key)
+        if found is None:
+            found = self.runtime.grammar_for_schema(self.schema(allowed, blocks))
+            self._cache[key] = found
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return found
+
+    def schema(self, allowed: tuple[str, ...], blocks: list[CoreBlock]) -> dict:
+        options = []
+        for name in allowed:
+            spec = self.specs[name]
+            if name == "core_memory_replace":
+                options += [call_option(spec, {"label": {"const": b.label}, "old_content": {"enum": lines}})
+                            for b in blocks if (lines := lines_of(b.value))]
+            elif name == "core_memory_append":
+                options.append(call_option(spec, {"label": {"enum": [b.label for b in blocks]}}))
+            else:
+                options.append(call_option(spec))
+        return calls_schema(options)
+
+
+def _edits(allowed: tuple[str, ...]) -> bool:
+    return any(name.startswith("core_memory") for name in allowed)

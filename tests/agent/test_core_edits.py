@@ -1,0 +1,48 @@
+"""How the model's core memory edits land: lines of facts, updates replace what they update."""
+
+from engine.agent.core_edits import append_fact, replace_text, similarity
+
+FACTS = "Ana lives in Lisbon.\nAna works as a nurse at Santa Maria hospital.\nAna has a cat called Miso."
+
+
+def test_a_new_fact_is_added_as_its_own_line():
+    edit = append_fact(FACTS, "Ana is allergic to peanuts.")
+    assert edit.changed and edit.value.endswith("\nAna is allergic to peanuts.")
+    assert edit.value.count("\n") == FACTS.count("\n") + 1
+
+
+def test_an_appended_update_replaces_the_line_it_restates():
+    edit = append_fact(FACTS, "Ana works as a nurse at Sao Jose hospital.")
+    assert "Santa Maria" not in edit.value and "Sao Jose" in edit.value
+    assert edit.value.count("\n") == FACTS.count("\n")
+    assert "replaced" in edit.note
+
+
+def test_a_fact_already_held_or_a_question_is_not_stored_again():
+    assert not append_fact(FACTS, "Ana has a cat called Miso.").changed
+    assert not append_fact(FACTS, "  ana has a cat called miso ").changed
+    assert not append_fact(FACTS, "What is the name of Ana's cat?").changed
+
+
+def test_the_placeholder_of_a_new_agent_gives_way_to_the_first_fact():
+    edit = append_fact("Nothing known about the user yet.", "Name: Ada.")
+    assert edit.value == "Name: Ada."
+
+
+def test_replace_takes_exact_text_or_the_line_it_loosely_copies():
+    exact = replace_text(FACTS, "Lisbon", "Porto")
+    assert exact is not None and "Ana lives in Porto." in exact.value
+    loose = replace_text(FACTS, "Ana lives in Lisbon now", "Ana lives in Porto.")
+    assert loose is not None and loose.value.splitlines()[0] == "Ana lives in Porto."
+    assert replace_text(FACTS, "The weather is sunny today", "x") is None
+
+
+def test_deleting_a_line_leaves_no_empty_line():
+    edit = replace_text(FACTS, "Ana has a cat called Miso.", "")
+    assert edit is not None and edit.value.splitlines() == FACTS.splitlines()[:2]
+
+
+def test_similarity_is_word_overlap():
+    assert similarity("a b c", "a b c") == 1.0
+    assert similarity("a b", "c d") == 0.0
+    assert 0.3 < similarity("Ana lives in Lisbon", "Ana lives in Porto") < 0.7

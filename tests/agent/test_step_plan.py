@@ -1,0 +1,42 @@
+"""The engine decides how a turn goes on: a reply after an edit, no search repeated, a bounded chain."""
+
+import json
+
+from engine.agent.functions import function_specs
+from engine.agent.step_plan import SEND_MESSAGE, StepGrammars, allowed_functions
+from engine.memory.types import CoreBlock
+
+NAMES = tuple(function_specs())
+
+
+def test_the_first_step_may_call_any_function():
+    assert allowed_functions(NAMES, [], 1, 4) == NAMES
+
+
+def test_after_a_successful_edit_the_next_step_is_the_reply():
+    assert allowed_functions(NAMES, [("core_memory_append", True)], 2, 4) == (SEND_MESSAGE,)
+    assert allowed_functions(NAMES, [("archival_memory_insert", True)], 2, 4) == (SEND_MESSAGE,)
+
+
+def test_a_failed_edit_may_be_tried_again():
+    assert "core_memory_replace" in allowed_functions(NAMES, [("core_memory_replace", False)], 2, 4)
+
+
+def test_a_search_is_never_repeated_within_a_turn():
+    allowed = allowed_functions(NAMES, [("conversation_search", True)], 2, 4)
+    assert "conversation_search" not in allowed
+    assert SEND_MESSAGE in allowed and "archival_memory_search" in allowed
+
+
+def test_the_last_step_admits_only_the_reply():
+    assert allowed_functions(NAMES, [("conversation_search", True)], 4, 4) == (SEND_MESSAGE,)
+
+
+def test_the_grammar_schema_names_existing_blocks_and_lines():
+    grammars = StepGrammars(runtime=None, specs=function_specs())
+    blocks = [CoreBlock(1, "human", "Name: Ada.\nLives in Lisbon.", 2000, 1),
+              CoreBlock(1, "persona", "I am kind.", 2000, 1)]
+    schema = json.dumps(grammars.schema(("send_message", "core_memory_replace", "core_memory_append"), blocks))
+    assert '"enum": ["Name: Ada.", "Lives in Lisbon."]' in schema
+    assert '"enum": ["human", "persona"]' in schema
+    assert '"const": "send_message"' in schema
