@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 
 from engine.errors import ContextTooSmallError, ModelFileError
 from engine.runtime.chat_format import ChatFormat, chat_format_for
+from engine.runtime.grammar_sampling import install as install_grammar_sampling
 from engine.runtime.llama_log import route_llama_log
 from engine.runtime.model_file import ModelFile, ProgressFn, resolve_model
 from engine.runtime.settings import RuntimeSettings
@@ -119,7 +120,9 @@ class ModelRuntime:
                     model_path=str(self.model_file.path), n_ctx=self.n_ctx, n_batch=self.settings.n_batch,
                     n_threads=self.settings.threads, n_threads_batch=self.settings.threads,
                     n_gpu_layers=self.settings.n_gpu_layers, seed=self.settings.seed, verbose=False)
-            return _with_sequences(llama, self.settings.n_seq_max)
+            llama = _with_sequences(llama, self.settings.n_seq_max)
+            install_grammar_sampling(llama)
+            return llama
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"{self.model_file.path}: llama.cpp could not load this model (architecture "
