@@ -32,6 +32,7 @@ from engine.runtime.settings import RuntimeSettings
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2_000_000
+DEFAULT_BLOCK_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,15 @@ class Engine:
         self.store.agents.ensure_default()
         return self.store.agents.list()
 
-    def create_agent(self, name: str, persona: str | None = None, human: str | None = None) -> Agent:
+    def create_agent(self, name: str, persona: str | None = None, human: str | None = None,
+                     blocks: dict[str, str] | None = None) -> Agent:
+        """A new agent with its persona and human blocks, and any further core ``blocks`` (label -> text)."""
         kwargs = {k: v for k, v in (("persona", persona), ("human", human)) if v}
-        return self.store.agents.create(name, **kwargs)
+        with storage_errors(self.data_dir):
+            agent = self.store.agents.create(name, **kwargs)
+            for label, value in (blocks or {}).items():
+                self.store.core.create(agent.id, label, value, limit=max(DEFAULT_BLOCK_LIMIT, 2 * len(value)))
+        return agent
 
     def rename_agent(self, name: str, new_name: str) -> Agent:
         agent = self.agent(name)

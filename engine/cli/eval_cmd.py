@@ -24,6 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     locomo.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
     add_runtime_options(locomo)
     locomo.set_defaults(handler=run_eval)
+    core = benches.add_parser("core-memory", help="letta-evals core-memory read/update accuracy")
+    core.add_argument("--suite", choices=("read", "update"), required=True)
+    core.add_argument("--data", type=Path, required=True, help="letta-evals JSONL file")
+    core.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    core.add_argument("--block", default="facts",
+                      help="core block that holds each row's facts: a block of its own (default) or 'human'")
+    core.add_argument("--json", action="store_true")
+    core.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
+    add_runtime_options(core)
+    core.set_defaults(handler=run_core_memory_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -45,4 +55,20 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(json.dumps(result, indent=2))
+    return 0
+
+
+def run_core_memory_eval(args: argparse.Namespace) -> int:
+    from engine.api import Engine
+    from engine.eval.core_memory import read_rows, run_core_memory
+
+    rows = read_rows(args.data, args.limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(args.data_dir or Path(tmp), runtime_settings(args))
+        try:
+            result = run_core_memory(engine, args.suite, rows, args.block,
+                                     lambda line: print(line, file=sys.stderr, flush=True))
+        finally:
+            engine.close()
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
