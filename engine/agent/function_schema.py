@@ -59,16 +59,26 @@ def calls_schema(options: list[FunctionSpec | dict]) -> dict:
     return built[0] if len(built) == 1 else {"anyOf": built}
 
 
+THOUGHT = "thought"
+THOUGHT_CHARS = 160
+
+
 def call_option(spec: FunctionSpec, narrowed: dict[str, dict] | None = None) -> dict:
-    """One call's schema, ``{"function": name, "arguments": {...}}``; ``narrowed`` replaces some
-    arguments' schemas (a label that must name an existing block, a line that must exist)."""
+    """One call's schema, ``{"thought": ..., "function": name, "arguments": {...}}``.
+
+    The short thought comes first (MemGPT's inner monologue): a small model that first says
+    where the answer is ("my facts block says ...") picks the right call and copies the right
+    words. ``narrowed`` replaces some arguments' schemas (a label that must name an existing
+    block, a line that must exist).
+    """
     arguments = _grammar_arguments(spec)
     if narrowed:
         arguments["properties"] = {**arguments["properties"], **narrowed}
     return {
         "type": "object",
-        "properties": {"function": {"const": spec.name}, "arguments": arguments},
-        "required": ["function", "arguments"],
+        "properties": {THOUGHT: {"type": "string", "maxLength": THOUGHT_CHARS},
+                       "function": {"const": spec.name}, "arguments": arguments},
+        "required": [THOUGHT, "function", "arguments"],
         "additionalProperties": False,
     }
 

@@ -34,7 +34,8 @@ from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
 
-PAGE_IN_QUERY_CHARS = 2000  # a 1 MB paste searches by its beginning, not by every word in it
+PAGE_IN_QUERY_CHARS = 2000
+NO_REPLY = "Sorry, I could not put a reply together just now. Your message is saved; please ask again."  # a 1 MB paste searches by its beginning, not by every word in it
 
 
 def system_prompt(agent_name: str, specs) -> str:
@@ -77,6 +78,8 @@ class AgentLoop:
                 reply = done_reply
                 break
             done.append((call.name if call else "", ok))
+        if not reply and stats.stop_reason != "cancelled":
+            reply = yield from self._fallback_reply(agent_id)
         yield DoneEvent(reply, stats.stop_reason or "stop", stats.generated_tokens,
                         stats.tokens_per_second, stats.total_ms)
 
@@ -217,6 +220,13 @@ class AgentLoop:
         result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
         return call, result.ok, None
+
+    def _fallback_reply(self, agent_id: int) -> Iterator[TurnEvent]:
+        """A turn whose steps all failed (garbage, a cut-off call) still answers, and says so."""
+        call = {"function": SEND_MESSAGE, "arguments": {"message": NO_REPLY}}
+        self.store.recall.append(agent_id, "assistant", json.dumps(call), name="call")
+        yield TokenEvent(NO_REPLY)
+        return NO_REPLY
 
     def _record_result(self, agent_id: int, name: str, ok: bool, text: str, step: int) -> Iterator[TurnEvent]:
         self.store.recall.append(agent_id, "function", text, name=name)

@@ -17,4 +17,4 @@ class AgentSettings:
     summary_chars: int = 700           # bound of the recursive summary
     summarise_with_model: bool = True  # False: extractive summaries only (fast, deterministic)
     summary_max_tokens: int = 200
-    sampling: SamplingParams = SamplingParams(temperature=0.7, repeat_penalty=1.05)
+    sampling: SamplingParams = SamplingParams(temperature=0.2, min_p=0.1, repeat_penalty=1.05)

@@ -3,8 +3,8 @@
 A small model chains badly when it decides alone whether to go on: it searches the same words
 again and again, or stops after saving a fact without a word to the user. The engine decides
 instead, from how a turn goes: after a memory edit the next step is the reply; after a search
-the model may reply, edit, or search another way, never the same search twice; every turn ends
-with a reply within ``max_steps``. The grammar also lists the lines a core block holds, so a
+that ran, the model may reply or edit but not search again (one look a turn: a second search
+of a small model only rewords the first); every turn ends with a reply within ``max_steps``. The grammar also lists the lines a core block holds, so a
 replacement names a line that exists and the block it is in.
 """
 
@@ -26,8 +26,8 @@ def allowed_functions(names: tuple[str, ...], done: list[tuple[str, bool]], step
     """The functions the next step may call, given the calls (name, ok) made so far this turn."""
     if step >= max_steps or (done and done[-1][0] in EDITS and done[-1][1]):
         return (SEND_MESSAGE,)
-    used = {name for name, _ in done if name in SEARCHES}
-    return tuple(n for n in names if n not in used)
+    searched = any(name in SEARCHES for name, ok in done if ok)
+    return tuple(n for n in names if not (searched and n in SEARCHES))
 
 
 class StepGrammars:

@@ -19,10 +19,9 @@ def test_a_turn_stores_the_message_first_and_ends_with_a_reply(make_engine):
     stored = engine.history()
     assert stored[0].role == "user" and stored[0].content == "Hello! My name is Ana."
     calls = [e for e in events if isinstance(e, FunctionCallEvent)]
-    assert calls and len(calls) <= FAST_TURNS.max_steps
-    if calls[-1].name == "send_message":
-        streamed = "".join(e.text for e in events if isinstance(e, TokenEvent))
-        assert streamed == calls[-1].arguments["message"] == events[-1].reply
+    assert calls and len(calls) <= FAST_TURNS.max_steps and calls[-1].name == "send_message"
+    streamed = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert streamed == calls[-1].arguments["message"] == events[-1].reply
 
 
 def test_heartbeat_chain_is_bounded_and_always_ends_in_a_message(make_engine):
@@ -71,3 +70,16 @@ def test_a_summary_too_large_for_a_small_window_is_cut_so_the_window_fits(make_e
     summary = loop.states.get(agent_id).summary
     assert summary and len(summary) < len(long_summary)
     assert engine.store.recall.get(first.id).content == "Hello there."
+
+
+def test_a_turn_whose_every_call_is_cut_off_still_ends_with_a_reply_and_keeps_the_message(make_engine):
+    """Eight tokens cannot hold a whole call: every step is garbage to the parser."""
+    engine = make_engine(replace(FAST_TURNS, max_steps=3, reply_reserve_tokens=8))
+    events = _run(engine, "My cat is called Miso.")
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.reply.startswith("Sorry, I could not put a reply together")
+    stored = engine.history()
+    assert stored[0].content == "My cat is called Miso."
+    assert [m.name for m in stored if m.role == "function"] == ["error", "error", "error"]
+    from engine.api import read_call
+    assert read_call(stored[-1]) == ("send_message", {"message": done.reply})

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from engine.agent.message_stream import MessageStream, drawable
 
 
-@given(st.text(max_size=200), st.integers(1, 7))
-def test_streamed_pieces_equal_the_decoded_drawable_message(message, chunk):
-    raw = json.dumps({"function": "send_message", "arguments": {"message": message}})
+@given(st.text(max_size=200), st.text(max_size=80), st.integers(1, 7))
+def test_streamed_pieces_equal_the_decoded_drawable_message_and_never_the_thought(message, thought, chunk):
+    raw = json.dumps({"thought": thought, "function": "send_message", "arguments": {"message": message}})
     stream, seen = MessageStream(), []
     for i in range(0, len(raw), chunk):
         seen.append(stream.feed(raw[i:i + chunk]))

@@ -22,10 +22,14 @@ def test_a_failed_edit_may_be_tried_again():
     assert "core_memory_replace" in allowed_functions(NAMES, [("core_memory_replace", False)], 2, 4)
 
 
-def test_a_search_is_never_repeated_within_a_turn():
+def test_after_a_search_the_model_replies_or_edits_but_does_not_search_again():
     allowed = allowed_functions(NAMES, [("conversation_search", True)], 2, 4)
-    assert "conversation_search" not in allowed
-    assert SEND_MESSAGE in allowed and "archival_memory_search" in allowed
+    assert not {"conversation_search", "conversation_search_date", "archival_memory_search"} & set(allowed)
+    assert SEND_MESSAGE in allowed and "core_memory_append" in allowed
+
+
+def test_a_search_that_failed_may_be_tried_again():
+    assert "conversation_search_date" in allowed_functions(NAMES, [("conversation_search_date", False)], 2, 4)
 
 
 def test_the_last_step_admits_only_the_reply():
