@@ -1,9 +1,10 @@
-"""Rebuild the screenshots in this folder from a short real conversation with the embedded model.
+"""Rebuild the screenshots in this folder from a short real conversation with the default model.
 
     python docs/screenshots/make_screenshots.py [--data-dir DIR]
 
-The conversation runs at a 1024-token window so that it overflows it: the timeline then has
-evictions and summaries to show. Each view is rendered by ``llmos-desktop --screenshot`` on a
+The default embedded model (Qwen2.5-Coder 1.5B Instruct) holds the conversation and edits its
+core memory itself; nothing is edited by hand. The window is 2048 tokens so that the
+conversation overflows it: the timeline then has evictions and summaries to show. Each view is rendered by ``llmos-desktop --screenshot`` on a
 virtual X display (``xvfb-run``) so the real X11 platform plugin draws it; where Xvfb is not
 installed, Qt's offscreen platform draws it instead.
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 HERE = Path(__file__).resolve().parent
 VIEWS = ("chat", "memory", "timeline", "settings")
-N_CTX = 1024
+N_CTX = 2048
 SCRIPT = [
     "Hi! I'm Maya. I live in Lisbon and I work as a marine biologist.",
     "Please remember that my sister Ingrid's birthday is on the 14th of March.",
@@ -40,6 +41,7 @@ NOTE = "Field season 2026: dolphin survey every second Tuesday from Cascais harb
 def build(data_dir: Path) -> None:
     from engine.api import Engine, RuntimeSettings
 
+    os.environ.pop("LLMOS_MODEL", None)  # the default model, whatever the shell names
     engine = Engine(data_dir, RuntimeSettings(n_ctx=N_CTX, seed=7))
     try:
         engine.load_model()
@@ -47,14 +49,13 @@ def build(data_dir: Path) -> None:
         for text in SCRIPT:
             for _ in engine.send(text):
                 pass
-        engine.edit_core("human", "Name: Maya. Lives in Lisbon; marine biologist.\n"
-                                  "Sister: Ingrid, birthday 14 March.")
     finally:
         engine.close()
 
 
 def shoot(data_dir: Path, view: str, config_home: Path) -> None:
     env = dict(os.environ, XDG_CONFIG_HOME=str(config_home))
+    env.pop("LLMOS_MODEL", None)
     command = [sys.executable, "-m", "desktop.app", "--data-dir", str(data_dir), "--n-ctx", str(N_CTX),
                "--screenshot", str(HERE / f"{view}.png"), "--view", view]
     xvfb = shutil.which("xvfb-run")

@@ -43,6 +43,8 @@ class CoreMemoryTally:
     n: int = 0
     turns: list[TurnRecord] = field(default_factory=list)
     misses: list[dict] = field(default_factory=list)
+    by_fact_set: dict[str, list[int]] = field(default_factory=dict)
+    """Correct and total per fact set, to see whether accuracy holds across sets, not on average only."""
 
     def report(self, suite: str) -> dict:
         share = (lambda k: round(k / self.n, 4) if self.n else 0.0)
@@ -51,7 +53,12 @@ class CoreMemoryTally:
                 "refusals": share(self.refused),
                 "median_turn_s": round(statistics.median(t.seconds for t in self.turns), 2) if self.turns else 0.0,
                 "median_steps": statistics.median(t.steps for t in self.turns) if self.turns else 0,
-                "n": self.n, "misses": self.misses[:10]}
+                "n": self.n, "fact_sets": self._fact_sets(), "misses": self.misses[:10]}
+
+    def _fact_sets(self) -> dict:
+        shares = [right / total for right, total in self.by_fact_set.values()]
+        return {"n": len(shares), "min_accuracy": round(min(shares), 4) if shares else 0.0,
+                "max_accuracy": round(max(shares), 4) if shares else 0.0}
 
 
 def read_rows(path: Path, limit: int | None = None) -> list[dict]:
@@ -92,6 +99,8 @@ def _run_row(engine, suite: str, row: dict, index: int, block: str, tally: CoreM
     tally.n += 1
     correct = contains_answer(record.reply, row["ground_truth"])
     tally.correct += correct
+    counts = tally.by_fact_set.setdefault(extra["facts"][0], [0, 0])
+    counts[0], counts[1] = counts[0] + correct, counts[1] + 1
     tally.refused += bool(REFUSAL.search(record.reply))
     if suite == "update":
         held = "\n".join(b.value for b in engine.core_blocks(name))
