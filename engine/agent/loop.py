@@ -20,7 +20,7 @@ from engine.agent.eviction import Summariser, evict
 from engine.agent.function_schema import describe
 from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs
 from engine.agent.message_stream import MessageStream, drawable
-from engine.agent.page_in import page_in
+from engine.agent.page_in import core_lines_for, page_in
 from engine.agent.settings import AgentSettings
 from engine.agent.step_plan import StepGrammars, allowed_functions
 from engine.context.compiler import ContextCompiler, ContextParts
@@ -98,7 +98,8 @@ class AgentLoop:
         limit = int(self.runtime.n_ctx * self.settings.recalled_fraction)
         paged = page_in(self.store, agent_id, query, in_context, limit, self.runtime.count_tokens,
                         exclude_message_id=message_id)
-        self._recalled[agent_id] = paged.text
+        core_lines = core_lines_for(self.store, agent_id, query)
+        self._recalled[agent_id] = "\n".join(part for part in (paged.text, core_lines) if part)
         yield MemoryEvent("page_in", {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
 
     def _start_queue(self, agent_id: int, message_id: int) -> None:

@@ -48,3 +48,27 @@ def render_hit(hit: Hit) -> str:
     who = hit.name or hit.role or hit.tier
     flat = " ".join(hit.text.split())
     return f"- [{hit.created_at:%Y-%m-%d} {who}] {json.dumps(flat[:400], ensure_ascii=False)}"
+
+
+CORE_HEADER = "Lines of your core memory closest to the latest message:"
+CORE_LINES_SHOWN = 3
+CORE_LINES_MIN = 6
+"""Below this many lines a block is short enough to read whole; above it a small model loses
+the line it needs among its neighbours, so the closest ones are pointed out."""
+
+
+def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) -> str:
+    """The core memory lines most like ``query`` (by meaning), quoted, when core memory is long.
+
+    Paging-in for core memory: every line is in the window already, but a line placed next to
+    the question is one a small model reads; its neighbours in a long block are easy to mix up.
+    """
+    lines = [(b.label, line) for b in store.core.blocks(agent_id) if b.label != "persona"
+             for line in b.value.split("\n") if line.strip()]
+    if len(lines) < CORE_LINES_MIN or not query.strip():
+        return ""
+    vectors = store.embedder().embed([query] + [text for _, text in lines])
+    scores = vectors[1:] @ vectors[0]
+    best = sorted(range(len(lines)), key=lambda i: -float(scores[i]))[:k]
+    quoted = [f"- {lines[i][0]}: {json.dumps(lines[i][1], ensure_ascii=False)}" for i in sorted(best)]
+    return "\n".join([CORE_HEADER, *quoted])

@@ -31,15 +31,11 @@ class GrammarFirstCheckSampler:
 
         self._api = llama_cpp
         self._chain = llama._plain_init_sampler(**chain_params, grammar=None)
-        self._grammar = llama_cpp.llama_sampler_init_grammar(
-            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
-        if not self._grammar:
-            raise ValueError("llama.cpp rejected the grammar")
+        self._grammar = _grammar_sampler(llama, grammar)
         self._n_vocab = llama.n_vocab()
         self._table = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
         self._ids = np.arange(self._n_vocab, dtype=np.intc)
         self._one = np.zeros(1, dtype=_TOKEN_DATA)
-        weakref.finalize(self, llama_cpp.llama_sampler_free, self._grammar)
 
     def sample(self, ctx, idx: int = -1) -> int:
         """Draw the next token from the logits at ``idx`` and accept it into both samplers."""
@@ -78,6 +74,28 @@ class GrammarFirstCheckSampler:
     def _candidates(self, table: np.ndarray):
         data = table.ctypes.data_as(ctypes.POINTER(self._api.llama_token_data))
         return self._api.llama_token_data_array(data=data, size=len(table), selected=-1, sorted=False)
+
+
+_PARSED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""llama.cpp's parsed form of each grammar, kept while the grammar lives: parsing a grammar that
+lists a core block's lines takes longer than a step's decode, and the loop reuses grammars."""
+
+
+def _grammar_sampler(llama, grammar):
+    """A grammar sampler at its start state, parsed once per grammar and reset for each use."""
+    import llama_cpp
+
+    sampler = _PARSED.get(grammar)
+    if sampler is None:
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
+        if not sampler:
+            raise ValueError("llama.cpp rejected the grammar")
+        _PARSED[grammar] = sampler
+        weakref.finalize(grammar, llama_cpp.llama_sampler_free, sampler)
+    else:
+        llama_cpp.llama_sampler_reset(sampler)
+    return sampler
 
 
 def install(llama) -> None:

