@@ -54,7 +54,7 @@ def self_test(argv: list[str]) -> int:
     from engine.selftest import run_self_test
 
     args = parse_args(argv)
-    return run_self_test(sys.stdout, model_path=args.model, n_ctx=args.n_ctx or 1024)
+    return run_self_test(sys.stdout, model_path=args.model, n_ctx=args.n_ctx or 2048)
 
 
 def run_app(argv: list[str]) -> int:

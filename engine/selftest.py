@@ -51,7 +51,7 @@ class TurnReport:
             self.done = event
 
 
-def run_self_test(out: TextIO, model_path: Path | None = None, n_ctx: int = 1024) -> int:
+def run_self_test(out: TextIO, model_path: Path | None = None, n_ctx: int = 2048) -> int:
     """Run the check and write a short report to ``out``; 0 when every step passed, else 1."""
     started = time.perf_counter()
     out.write("llmos self-test\n")

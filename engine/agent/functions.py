@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.agent.call_parser import FunctionCall
-from engine.agent.core_edits import Edit, append_fact, replace_text
+from engine.agent.core_edits import SUPERSEDE_SIMILARITY, Edit, append_fact, closest_line, replace_text
 from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.errors import LlmosError
 from engine.memory.core import CoreMemoryEditError
@@ -60,8 +60,23 @@ def core_memory_append(ctx: FunctionContext, label: str, content: str) -> str:
         content: the fact, one short sentence
     """
     current = ctx.store.core.get(ctx.agent_id, label)
+    home = _block_restating(ctx, content)
+    if home is not None and home.label != label:
+        current = home  # an update lands where the fact it updates lives, not beside it in another block
     edit = append_fact(current.value, content)
     return _apply(ctx, current, edit, "core_memory_append")
+
+
+def _block_restating(ctx: FunctionContext, content: str):
+    """The block (persona aside) holding the line ``content`` restates, if any line is that close."""
+    best, best_score = None, SUPERSEDE_SIMILARITY
+    for block in ctx.store.core.blocks(ctx.agent_id):
+        if block.label == "persona":
+            continue
+        _, score = closest_line(block.value, content)
+        if score >= best_score:
+            best, best_score = block, score
+    return best
 
 
 def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_content: str) -> str:

@@ -46,3 +46,20 @@ def test_similarity_is_word_overlap():
     assert similarity("a b c", "a b c") == 1.0
     assert similarity("a b", "c d") == 0.0
     assert 0.3 < similarity("Ana lives in Lisbon", "Ana lives in Porto") < 0.7
+
+
+def test_an_update_appended_to_another_block_replaces_the_line_where_it_lives(tmp_path, embedder):
+    from engine.agent.call_parser import FunctionCall
+    from engine.agent.functions import FunctionContext, dispatch, function_specs
+    from engine.memory.store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "data", embedder=embedder)
+    try:
+        agent = store.agents.create("facts")
+        store.core.create(agent.id, "facts", FACTS)
+        call = FunctionCall("core_memory_append", {"label": "human", "content": "Ana lives in Porto."})
+        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
+        assert store.core.get(agent.id, "facts").value.splitlines()[0] == "Ana lives in Porto."
+        assert "Porto" not in store.core.get(agent.id, "human").value
+    finally:
+        store.close()
