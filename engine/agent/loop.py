@@ -38,10 +38,17 @@ PAGE_IN_QUERY_CHARS = 2000
 NO_REPLY = "Sorry, I could not put a reply together just now. Your message is saved; please ask again."  # a 1 MB paste searches by its beginning, not by every word in it
 
 
-def system_prompt(agent_name: str, specs) -> str:
+EXAMPLES_MIN_N_CTX = 2048
+"""Windows smaller than this get no worked examples: they would crowd out the conversation."""
+
+
+def system_prompt(agent_name: str, specs, with_examples: bool = True) -> str:
     """The instructions; the agent's name comes last, so agents share the rest of the KV cache."""
-    template = files("engine.agent").joinpath("prompts/system.txt").read_text(encoding="utf-8")
-    return template.format(agent_name=agent_name, functions=describe(list(specs.values())))
+    prompts = files("engine.agent").joinpath("prompts")
+    template = prompts.joinpath("system.txt").read_text(encoding="utf-8")
+    examples = prompts.joinpath("examples.txt").read_text(encoding="utf-8") + "\n" if with_examples else ""
+    return template.format(agent_name=agent_name, functions=describe(list(specs.values())),
+                           examples=examples.replace("{{", "{").replace("}}", "}"))
 
 
 class AgentLoop:
@@ -116,7 +123,8 @@ class AgentLoop:
         """The window as it stands now (also used by the UI's context bar)."""
         agent = self.store.agents.get(agent_id)
         state = self.states.get(agent_id)
-        parts = ContextParts(system_prompt(agent.name, self.specs), tuple(self.store.core.blocks(agent_id)),
+        with_examples = self.runtime.n_ctx >= EXAMPLES_MIN_N_CTX
+        parts = ContextParts(system_prompt(agent.name, self.specs, with_examples), tuple(self.store.core.blocks(agent_id)),
                              state.summary, self._recalled.get(agent_id, ""), tuple(self._queue(agent_id)),
                              pressure_percent)
         return self._fit_messages(self.compiler.compile(parts))
