@@ -130,7 +130,8 @@ def archival_memory_insert(ctx: FunctionContext, content: str) -> str:
     Args:
         content: the text to save
     """
-    duplicate = ctx.store.archival.find_near_duplicate(ctx.agent_id, content, ctx.near_duplicate)
+    duplicate = ctx.store.archival.find_near_duplicate(ctx.agent_id, content, ctx.near_duplicate) \
+        if content.strip() else None  # a blank passage is refused by the store, not matched
     if duplicate is not None:
         return json.dumps({"status": "skipped", "reason": "already stored", "id": duplicate.id})
     passage = ctx.store.archival.insert(ctx.agent_id, content, source="model")

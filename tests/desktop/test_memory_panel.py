@@ -75,7 +75,7 @@ def test_a_search_result_opens_its_message_in_the_conversation(qtbot, open_windo
     qtbot.waitUntil(lambda: window.chat.bubble_for(hit.id) is not None, timeout=30_000)
     bubble = window.chat.bubble_for(hit.id)
     assert bubble.text == SISTER
-    qtbot.waitUntil(lambda: not bubble.visibleRegion().isEmpty(), timeout=10_000)
+    qtbot.waitUntil(lambda: not bubble.visibleRegion().isEmpty(), timeout=30_000)
 
 
 def test_search_pages_through_many_results(qtbot, open_window, copy_of_conversation):
