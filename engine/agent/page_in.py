@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from engine.agent.core_edits import lines_of
 from engine.memory.timeline import PAGE_IN
 from engine.memory.types import Hit
 
@@ -64,7 +65,7 @@ def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) 
     the question is one a small model reads; its neighbours in a long block are easy to mix up.
     """
     lines = [(b.label, line) for b in store.core.blocks(agent_id) if b.label != "persona"
-             for line in b.value.split("\n") if line.strip()]
+             for line in lines_of(b.value)]
     if len(lines) < CORE_LINES_MIN or not query.strip():
         return ""
     vectors = store.embedder().embed([query] + [text for _, text in lines])

@@ -73,8 +73,8 @@ def is_ready(model: EmbeddedModel, cache_dir: Path | None = None) -> bool:
         target = embedded_model_path(cache_dir, model)
     except ModelFileError:
         return False
-    return target.is_file() and _stamp_file(model, cache_dir).is_file() and \
-        _stamp_file(model, cache_dir).read_text() == _stamp_for(target)
+    stamp = _stamp_file(model, cache_dir)
+    return target.is_file() and stamp.is_file() and stamp.read_text() == _stamp_for(target)
 
 
 def ensure_embedded_model(cache_dir: Path | None = None, progress: ProgressFn | None = None,
