@@ -19,7 +19,7 @@ LOAD_MORE_AT_PX = 60
 
 def group_messages(messages, agent_name: str) -> list[MessageBubble]:
     """Bubbles for stored messages (oldest first), each knowing which message ids it shows."""
-    from engine.api import read_call
+    from engine.api import read_call, reply_in
 
     bubbles: list[MessageBubble] = []
     current: MessageBubble | None = None
@@ -40,10 +40,11 @@ def group_messages(messages, agent_name: str) -> list[MessageBubble]:
             current.steps.add_result(not message.content.startswith('{"error"'), message.content)
             continue
         call = read_call(message)
-        if call and call[0] == "send_message":
-            current.set_text(str(call[1].get("message", "")))
-        elif call:
+        if call and call[0] != "send_message":
             current.steps.add_call(*call)
+        reply = reply_in(message)
+        if reply is not None:
+            current.set_text(reply)
     for bubble in bubbles:
         bubble.steps.finish()
         if bubble.role == "assistant" and not bubble.text:

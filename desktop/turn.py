@@ -91,8 +91,10 @@ class TurnController(QObject):
         bubble.steps.finish()
         if done.stop_reason == "cancelled":
             bubble.set_text((bubble.text + " *(stopped)*") if bubble.text else "*(stopped)*")
+        elif done.reply:
+            bubble.set_text(done.reply)  # the reply that stood: an edit that failed streamed one that did not
         elif not bubble.text:
-            bubble.set_text(done.reply or "*(no reply)*")
+            bubble.set_text("*(no reply)*")
         self.done = done
 
     def _on_done(self, _result) -> None:

@@ -286,6 +286,18 @@ def read_call(message: Message) -> tuple[str, dict] | None:
     return value["function"], arguments if isinstance(arguments, dict) else {}
 
 
+def reply_in(message: Message) -> str | None:
+    """The reply to the user an assistant message holds: send_message's text, or the reply a
+    memory edit carried; None when it holds none."""
+    call = read_call(message)
+    if call is None:
+        return None
+    if call[0] == "send_message":
+        return str(call[1].get("message", ""))
+    reply = json.loads(message.content, strict=False).get("reply")
+    return reply if isinstance(reply, str) and reply else None
+
+
 def clean_text(text: str | bytes) -> str:
     """Accept what a user may paste: invalid UTF-8 and control characters are made safe."""
     if isinstance(text, bytes):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from engine.agent.function_schema import FunctionSpec
+from engine.agent.function_schema import REPLY, FunctionSpec
 
 MAX_CALL_CHARS = 200_000
 IGNORED_ARGUMENT = "request_heartbeat"  # MemGPT's chaining flag; the engine decides when a turn goes on
@@ -19,6 +19,8 @@ IGNORED_ARGUMENT = "request_heartbeat"  # MemGPT's chaining flag; the engine dec
 class FunctionCall:
     name: str
     arguments: dict
+    reply: str | None = None
+    """The answer to the user a memory edit carries, given once the edit has landed."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,10 @@ def parse_call(text: str, specs: dict[str, FunctionSpec]) -> FunctionCall | Call
         return CallError(f"{name}: arguments must be an object", text[:200])
     arguments = {k: v for k, v in arguments.items() if k != IGNORED_ARGUMENT}
     problem = validate_arguments(arguments, specs[name])
-    return CallError(problem, text[:200]) if problem else FunctionCall(name, arguments)
+    reply = value.get(REPLY)
+    if reply is not None and not isinstance(reply, str):
+        problem = problem or f"{name}: the reply must be a string"
+    return CallError(problem, text[:200]) if problem else FunctionCall(name, arguments, reply or None)
 
 
 def validate_arguments(arguments: dict, spec: FunctionSpec) -> str:

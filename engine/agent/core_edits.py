@@ -71,6 +71,23 @@ def append_fact(value: str, content: str) -> Edit:
     return Edit(f"{base}\n{content}" if base else content, "added")
 
 
+def added_text(old: str, new: str) -> str:
+    """The sentence ``new`` adds after keeping ``old`` whole at its start ("" otherwise).
+
+    A small model asked to change a line often copies the line and writes the new fact after
+    it; that is an append of the new fact, which may itself supersede the line it updates.
+    """
+    old_words = [w.lower() for w in _WORD.findall(old)]
+    found = list(_WORD.finditer(new))
+    n = len(old_words)
+    if not old_words or len(found) <= n or [m.group().lower() for m in found[:n]] != old_words:
+        return ""
+    rest = new[found[n - 1].end():]
+    if not rest.lstrip().startswith((".", "!", "?")) or len(_WORD.findall(rest)) < 3:
+        return ""  # "Lives in Oslo with Tom." details the line; only a sentence after it is a fact of its own
+    return rest.lstrip(" .!?").strip()
+
+
 def replace_text(value: str, old: str, new: str) -> Edit | None:
     """Replace ``old`` (exact, or the line it loosely copies) with ``new``; None when nothing matches."""
     new = new.strip()

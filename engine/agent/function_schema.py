@@ -61,24 +61,31 @@ def calls_schema(options: list[FunctionSpec | dict]) -> dict:
 
 THOUGHT = "thought"
 THOUGHT_CHARS = 160
+REPLY = "reply"
 
 
-def call_option(spec: FunctionSpec, narrowed: dict[str, dict] | None = None) -> dict:
+def call_option(spec: FunctionSpec, narrowed: dict[str, dict] | None = None,
+                reply_chars: int | None = None) -> dict:
     """One call's schema, ``{"thought": ..., "function": name, "arguments": {...}}``.
 
     The short thought comes first (MemGPT's inner monologue): a small model that first says
     where the answer is ("my facts block says ...") picks the right call and copies the right
     words. ``narrowed`` replaces some arguments' schemas (a label that must name an existing
-    block, a line that must exist).
+    block, a line that must exist). With ``reply_chars`` the call ends with the reply to the
+    user (``"reply": ...``): a memory edit and its answer in one step, with no second round
+    trip through the window for the reply alone.
     """
     arguments = _grammar_arguments(spec)
     if narrowed:
         arguments["properties"] = {**arguments["properties"], **narrowed}
+    properties = {THOUGHT: {"type": "string", "maxLength": THOUGHT_CHARS},
+                  "function": {"const": spec.name}, "arguments": arguments}
+    if reply_chars:
+        properties[REPLY] = {"type": "string", "maxLength": reply_chars}
     return {
         "type": "object",
-        "properties": {THOUGHT: {"type": "string", "maxLength": THOUGHT_CHARS},
-                       "function": {"const": spec.name}, "arguments": arguments},
-        "required": [THOUGHT, "function", "arguments"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 

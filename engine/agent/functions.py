@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.agent.call_parser import FunctionCall
-from engine.agent.core_edits import SUPERSEDE_SIMILARITY, Edit, append_fact, closest_line, replace_text
+from engine.agent.core_edits import SUPERSEDE_SIMILARITY, Edit, added_text, append_fact, closest_line, replace_text
 from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.errors import LlmosError
 from engine.memory.core import CoreMemoryEditError
@@ -87,6 +87,9 @@ def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_
         old_content: the line as it stands now
         new_content: the corrected line (empty to delete it)
     """
+    added = added_text(old_content, new_content)
+    if added:
+        return core_memory_append(ctx, label, added)
     current = ctx.store.core.get(ctx.agent_id, label)
     edit = replace_text(current.value, old_content, new_content)
     if edit is None:

@@ -1,9 +1,9 @@
 """One turn of the LLM-OS loop: store, page in, compile, sync the KV cache, call, dispatch.
 
 The user's message is durable in recall storage before the model sees it. The model answers
-with function calls under a grammar; the step plan decides which calls the next step admits (a
-reply after an edit, no repeated search), and the last step admits only send_message, so every
-turn ends with a reply.
+with function calls under a grammar; a memory edit carries its reply, so saving a fact and
+answering is one step; the step plan decides which calls the next step admits (no repeated
+search), and the last step admits only send_message, so every turn ends with a reply.
 """
 
 from __future__ import annotations
@@ -228,7 +228,8 @@ class AgentLoop:
             return call, True, drawable(call.arguments["message"])
         result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
-        return call, result.ok, None
+        # An edit's reply stands once the edit has landed; a failed edit goes round again.
+        return call, result.ok, drawable(call.reply) if result.ok and call.reply else None
 
     def _fallback_reply(self, agent_id: int) -> Iterator[TurnEvent]:
         """A turn whose steps all failed (garbage, a cut-off call) still answers, and says so."""

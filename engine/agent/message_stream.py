@@ -1,7 +1,8 @@
-"""Stream the text of a send_message call while the JSON around it is still being generated.
+"""Stream the reply while the JSON call around it is still being generated.
 
-The grammar fixes the key order, so the message is the first string after ``"message":``; its
-JSON escapes are decoded as they complete, and a half-finished escape waits for its end.
+The reply is send_message's ``"message"`` or the ``"reply"`` a memory edit carries; the grammar
+fixes the key order, so it is the first string after either key. Its JSON escapes are decoded as
+they complete, and a half-finished escape waits for its end.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import re
 import unicodedata
 
-_START = re.compile(r'"message"\s*:\s*"')
+_START = re.compile(r'"(?:message|reply)"\s*:\s*"')
 
 
 # Private-use, unassigned and lone-surrogate code points: a small model can emit them through

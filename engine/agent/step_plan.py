@@ -2,10 +2,12 @@
 
 A small model chains badly when it decides alone whether to go on: it searches the same words
 again and again, or stops after saving a fact without a word to the user. The engine decides
-instead, from how a turn goes: after a memory edit the next step is the reply; after a search
-that ran, the model may reply or edit but not search again (one look a turn: a second search
-of a small model only rewords the first); every turn ends with a reply within ``max_steps``. The grammar also lists the lines a core block holds, so a
-replacement names a line that exists and the block it is in.
+instead, from how a turn goes: a memory edit carries its reply (``"reply"``), so a turn that
+saves a fact is one step; an edit that came without one is followed by the reply; after a
+search that ran, the model may reply or edit but not search again (one look a turn: a second
+search of a small model only rewords the first); every turn ends with a reply within
+``max_steps``. The grammar also lists the lines a core block holds, so a replacement names a
+line that exists and the block it is in.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class StepGrammars:
 
     def __init__(self, runtime, specs: dict[str, FunctionSpec], size: int = 16) -> None:
         self.runtime, self.specs, self.size = runtime, specs, size
+        self.reply_chars = specs[SEND_MESSAGE].parameters["properties"]["message"]["maxLength"]
         self._cache: OrderedDict[tuple, object] = OrderedDict()
 
     def grammar(self, allowed: tuple[str, ...], blocks: list[CoreBlock]):
@@ -52,14 +55,14 @@ class StepGrammars:
     def schema(self, allowed: tuple[str, ...], blocks: list[CoreBlock]) -> dict:
         options = []
         for name in allowed:
-            spec = self.specs[name]
+            spec, reply = self.specs[name], self.reply_chars if name in EDITS else None
             if name == "core_memory_replace":
-                options += [call_option(spec, {"label": {"const": b.label}, "old_content": {"enum": lines}})
+                options += [call_option(spec, {"label": {"const": b.label}, "old_content": {"enum": lines}}, reply)
                             for b in blocks if (lines := lines_of(b.value))]
             elif name == "core_memory_append":
-                options.append(call_option(spec, {"label": {"enum": [b.label for b in blocks]}}))
+                options.append(call_option(spec, {"label": {"enum": [b.label for b in blocks]}}, reply))
             else:
-                options.append(call_option(spec))
+                options.append(call_option(spec, reply_chars=reply))
         return calls_schema(options)
 
 

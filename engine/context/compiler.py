@@ -41,7 +41,7 @@ class ContextCompiler:
         bos = tuple(self.runtime.bos_tokens)
         system = self.segment("system", SYSTEM, "system", parts.system)
         segments = [Segment(system.key, system.kind, system.text, bos + system.tokens)]
-        segments += [self.segment(f"core:{b.label}", CORE, "system", render_block(b)) for b in parts.core]
+        segments += [seg for b in parts.core for seg in self.core_segments(b)]
         if parts.summary:
             segments.append(self.segment("summary", SUMMARY, "system", f"Summary of earlier conversation:\n{parts.summary}"))
         if parts.recalled:
@@ -51,6 +51,22 @@ class ContextCompiler:
             note = PRESSURE_NOTE.format(percent=parts.pressure_percent)
             segments.append(self.segment("pressure", PRESSURE, "system", note))
         return segments
+
+    def core_segments(self, block: CoreBlock) -> list[Segment]:
+        """A core block as its opening, one segment a line, and its close.
+
+        An edit changes one line (and the fill level in the opening): the KV pager re-evaluates
+        those and keeps the block's other lines, instead of the whole block.
+        """
+        prefix, suffix = self.runtime.chat_format.wrap("system")
+        head = f'{prefix}<{block.label} chars="{len(block.value)}/{block.limit}">\n'
+        key = f"core:{block.label}"
+        out = [Segment(key, CORE, head, self._tokens(prefix, True) + self._tokens(head[len(prefix):], False))]
+        for n, line in enumerate(block.value.split("\n")):
+            out.append(Segment(f"{key}:{n}", CORE, line + "\n", self._tokens(line + "\n", False)))
+        tail = f"</{block.label}>"
+        out.append(Segment(f"{key}:end", CORE, tail + suffix, self._tokens(tail, False) + self._tokens(suffix, True)))
+        return out
 
     def message_segment(self, message: Message) -> Segment:
         return self.segment(f"msg:{message.id}", MESSAGE, message.role, render_message(message))
@@ -81,11 +97,6 @@ class ContextCompiler:
         else:
             self._cache.move_to_end(key)
         return tokens
-
-
-def render_block(block: CoreBlock) -> str:
-    """A core block with its fill level, so the model sees how much room is left."""
-    return f'<{block.label} chars="{len(block.value)}/{block.limit}">\n{block.value}\n</{block.label}>'
 
 
 def render_message(message: Message) -> str:

@@ -44,6 +44,11 @@ def test_valid_call_is_accepted():
     assert call == FunctionCall("conversation_search", {"query": "cats"})
 
 
+def test_a_call_keeps_the_reply_it_carries():
+    call = parse_call('{"function": "conversation_search", "arguments": {"query": "cats"}, "reply": "On it."}', SPECS)
+    assert call == FunctionCall("conversation_search", {"query": "cats"}, "On it.")
+
+
 def test_errors_name_the_problem():
     cases = {
         '{"function": "format_disk", "arguments": {}}': "unknown function",
@@ -55,6 +60,7 @@ def test_errors_name_the_problem():
         '{"function": "send_mess': "not valid JSON",
         '[1, 2]': "expected an object",
         '{"function": "send_message", "arguments": "hi"}': "must be an object",
+        '{"function": "conversation_search", "arguments": {"query": "a"}, "reply": 3}': "reply must be a string",
     }
     for text, fragment in cases.items():
         result = parse_call(text, SPECS)

@@ -63,3 +63,30 @@ def test_an_update_appended_to_another_block_replaces_the_line_where_it_lives(tm
         assert "Porto" not in store.core.get(agent.id, "human").value
     finally:
         store.close()
+
+
+def test_a_replacement_that_keeps_the_line_and_adds_a_sentence_adds_that_sentence():
+    from engine.agent.core_edits import added_text
+
+    assert added_text("Ana lives in Lisbon.", "Ana lives in Lisbon. Ana works as a nurse at Sao Jose hospital.") \
+        == "Ana works as a nurse at Sao Jose hospital."
+    assert added_text("Ana lives in Lisbon.", "Ana lives in Lisbon with her partner Rui.") == ""
+    assert added_text("Ana lives in Lisbon.", "Ana lives in Porto. She moved in May.") == ""
+
+
+def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_path, embedder):
+    from engine.agent.call_parser import FunctionCall
+    from engine.agent.functions import FunctionContext, dispatch, function_specs
+    from engine.memory.store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "data", embedder=embedder)
+    try:
+        agent = store.agents.create("facts")
+        store.core.create(agent.id, "facts", FACTS)
+        call = FunctionCall("core_memory_replace", {"label": "facts", "old_content": "Ana lives in Lisbon.",
+                                                    "new_content": "Ana lives in Lisbon. Ana has a cat called Tofu."})
+        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
+        assert store.core.get(agent.id, "facts").value.splitlines() == [
+            "Ana lives in Lisbon.", "Ana works as a nurse at Santa Maria hospital.", "Ana has a cat called Tofu."]
+    finally:
+        store.close()

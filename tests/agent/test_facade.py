@@ -49,6 +49,19 @@ def test_read_call_decodes_stored_steps_and_ignores_other_messages(make_engine):
     assert read_call(garbage) is None and read_call(user) is None
 
 
+def test_the_reply_is_read_from_send_message_or_from_the_edit_that_carried_it(make_engine):
+    from engine.api import reply_in
+
+    engine = make_engine()
+    agent_id = engine.agent().id
+    append = engine.store.recall
+    plain = append.append(agent_id, "assistant", '{"function": "send_message", "arguments": {"message": "Hi"}}', name="call")
+    edit = append.append(agent_id, "assistant", '{"thought": "t", "function": "core_memory_append", "arguments": '
+                         '{"label": "human", "content": "Likes tea."}, "reply": "Noted: tea."}', name="call")
+    search = append.append(agent_id, "assistant", '{"function": "conversation_search", "arguments": {"query": "tea"}}', name="call")
+    assert [reply_in(m) for m in (plain, edit, search)] == ["Hi", "Noted: tea.", None]
+
+
 def test_warm_up_loads_the_embedding_model_before_it_is_needed(tmp_path):
     from engine.api import Engine
 

@@ -29,3 +29,13 @@ def test_code_points_no_font_draws_are_dropped_and_emoji_and_rtl_kept():
     shown = "".join(stream.feed(ch) for ch in raw)
     assert shown == "Hi  there \U0001F600 שלום"
     assert drawable("a\ue000b\U0010FFFDc") == "abc"
+
+
+@given(st.text(max_size=120), st.text(max_size=80), st.integers(1, 7))
+def test_the_reply_an_edit_carries_streams_and_its_content_does_not(reply, content, chunk):
+    raw = json.dumps({"thought": "x", "function": "core_memory_append",
+                      "arguments": {"label": "human", "content": content}, "reply": reply})
+    stream, seen = MessageStream(), []
+    for i in range(0, len(raw), chunk):
+        seen.append(stream.feed(raw[i:i + chunk]))
+    assert "".join(seen) == drawable(reply)

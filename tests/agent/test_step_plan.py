@@ -44,3 +44,15 @@ def test_the_grammar_schema_names_existing_blocks_and_lines():
     assert '"enum": ["Name: Ada.", "Lives in Lisbon."]' in schema
     assert '"enum": ["human", "persona"]' in schema
     assert '"const": "send_message"' in schema
+
+
+def test_edits_carry_the_reply_and_other_calls_do_not():
+    grammars = StepGrammars(runtime=None, specs=function_specs(max_message_chars=300))
+    blocks = [CoreBlock(1, "human", "Name: Ada.", 2000, 1)]
+    options = grammars.schema(NAMES, blocks)["anyOf"]
+    by_name = {o["properties"]["function"]["const"]: o for o in options}
+    for name in ("core_memory_append", "core_memory_replace", "archival_memory_insert"):
+        assert by_name[name]["required"][-1] == "reply"
+        assert by_name[name]["properties"]["reply"]["maxLength"] == 300
+    for name in ("send_message", "conversation_search", "archival_memory_search"):
+        assert "reply" not in by_name[name]["properties"]
