@@ -12,10 +12,9 @@ line that exists and the block it is in.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from engine.agent.core_edits import lines_of
 from engine.agent.function_schema import FunctionSpec, calls_schema, call_option
+from engine.lru import LruCache
 from engine.memory.types import CoreBlock
 
 SEND_MESSAGE = "send_message"
@@ -38,19 +37,11 @@ class StepGrammars:
     def __init__(self, runtime, specs: dict[str, FunctionSpec], size: int = 16) -> None:
         self.runtime, self.specs, self.size = runtime, specs, size
         self.reply_chars = specs[SEND_MESSAGE].parameters["properties"]["message"]["maxLength"]
-        self._cache: OrderedDict[tuple, object] = OrderedDict()
+        self._cache: LruCache[tuple, object] = LruCache(size)
 
     def grammar(self, allowed: tuple[str, ...], blocks: list[CoreBlock]):
         key = (allowed, tuple((b.label, b.value) for b in blocks) if _edits(allowed) else ())
-        found = self._cache.get(key)
-        if found is None:
-            found = self.runtime.grammar_for_schema(self.schema(allowed, blocks))
-            self._cache[key] = found
-            if len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return found
+        return self._cache.get_or_make(key, lambda: self.runtime.grammar_for_schema(self.schema(allowed, blocks)))
 
     def schema(self, allowed: tuple[str, ...], blocks: list[CoreBlock]) -> dict:
         options = []

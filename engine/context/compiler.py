@@ -6,10 +6,10 @@ cache so an unchanged segment is never tokenised twice.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from engine.context.segments import CORE, MESSAGE, PRESSURE, RECALLED, SUMMARY, SYSTEM, Segment
+from engine.lru import LruCache
 from engine.memory.types import CoreBlock, Message
 from engine.runtime.model import ModelRuntime
 
@@ -34,8 +34,7 @@ class ContextCompiler:
 
     def __init__(self, runtime: ModelRuntime, cache_size: int = 4096) -> None:
         self.runtime = runtime
-        self._cache: OrderedDict[tuple[bool, str], tuple[int, ...]] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LruCache[tuple[bool, str], tuple[int, ...]] = LruCache(cache_size)
 
     def compile(self, parts: ContextParts) -> list[Segment]:
         bos = tuple(self.runtime.bos_tokens)
@@ -87,16 +86,7 @@ class ContextCompiler:
         return list(self.generation_segment().tokens)
 
     def _tokens(self, text: str, special: bool) -> tuple[int, ...]:
-        key = (special, text)
-        tokens = self._cache.get(key)
-        if tokens is None:
-            tokens = tuple(self.runtime.tokenize(text, special=special))
-            self._cache[key] = tokens
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return tokens
+        return self._cache.get_or_make((special, text), lambda: tuple(self.runtime.tokenize(text, special=special)))
 
 
 def render_message(message: Message) -> str:

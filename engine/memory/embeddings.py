@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
 from typing import Sequence
 
 import engine.offline  # noqa: F401  (must precede sentence_transformers)
 import numpy as np
+
+from engine.lru import LruCache
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ class Embedder:
         path = str(embedding_model_dir())
         self._model = SentenceTransformer(path, device="cpu")
         self.batch_size = batch_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LruCache[str, np.ndarray] = LruCache(cache_size)
         self._lock = threading.Lock()
         log.info("loaded embedding model from %s", path)
 
@@ -67,14 +67,11 @@ class Embedder:
     def _cached(self, key: str, out: np.ndarray, i: int) -> bool:
         with self._lock:
             vec = self._cache.get(key)
-            if vec is None:
-                return False
-            self._cache.move_to_end(key)
+        if vec is None:
+            return False
         out[i] = vec
         return True
 
     def _remember(self, key: str, vec: np.ndarray) -> None:
         with self._lock:
-            self._cache[key] = vec
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._cache.put(key, vec)
