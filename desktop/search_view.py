@@ -81,7 +81,7 @@ class SearchView(QWidget):
         self.results.clear()
         for hit in page.items:
             who = hit.name or hit.role or hit.tier
-            text = " ".join(hit.text.split())
+            text = " ".join(_readable(hit).split())
             item = QListWidgetItem(f"{time_label(hit.created_at)} · {who}\n{text[:220]}")
             item.setData(Qt.ItemDataRole.UserRole, hit)
             item.setToolTip(text[:1000])
@@ -101,7 +101,7 @@ class SearchView(QWidget):
             return
         hit = item.data(Qt.ItemDataRole.UserRole)
         self.preview.setHtml(f"<p style='color:gray'>{hit.tier} #{hit.id} · {hit.created_at:%Y-%m-%d %H:%M} · "
-                             f"score {hit.score:.3f}</p><p>{html.escape(hit.text)}</p>")
+                             f"score {hit.score:.3f}</p><p>{html.escape(_readable(hit))}</p>")
 
     def _activate(self, item: QListWidgetItem | None) -> None:
         if item is None:
@@ -109,3 +109,10 @@ class SearchView(QWidget):
         hit = item.data(Qt.ItemDataRole.UserRole)
         if hit.tier == "recall":
             self.open_message.emit(hit.id)
+
+
+def _readable(hit) -> str:
+    """A recalled call as its reply or function, not the JSON the model wrote."""
+    from engine.api import readable
+
+    return readable(hit)

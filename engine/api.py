@@ -298,6 +298,21 @@ def reply_in(message: Message) -> str | None:
     return reply if isinstance(reply, str) and reply else None
 
 
+def readable(message: Message | Hit) -> str:
+    """What a stored message says, for a person: a call's reply, or the function with its
+    arguments, rather than the raw JSON the model wrote; other messages as they are."""
+    stored = Message(0, 0, message.role or "", message.text, message.created_at, message.name) \
+        if isinstance(message, Hit) else message
+    call = read_call(stored)
+    if call is None:
+        return stored.content
+    reply = reply_in(stored)
+    if reply:
+        return reply
+    arguments = ", ".join(f"{key}={json.dumps(value, ensure_ascii=False)[:80]}" for key, value in call[1].items())
+    return f"{call[0]}({arguments})"
+
+
 def clean_text(text: str | bytes) -> str:
     """Accept what a user may paste: invalid UTF-8 and control characters are made safe."""
     if isinstance(text, bytes):

@@ -62,6 +62,23 @@ def test_the_reply_is_read_from_send_message_or_from_the_edit_that_carried_it(ma
     assert [reply_in(m) for m in (plain, edit, search)] == ["Hi", "Noted: tea.", None]
 
 
+def test_a_stored_call_reads_as_its_reply_or_its_function(make_engine):
+    from engine.api import readable
+
+    engine = make_engine()
+    agent_id = engine.agent().id
+    recall = engine.store.recall
+    edit = recall.append(agent_id, "assistant", '{"thought": "t", "function": "core_memory_append", "arguments": '
+                         '{"label": "human", "content": "Likes tea."}, "reply": "Noted: tea."}', name="call")
+    search = recall.append(agent_id, "assistant", '{"function": "conversation_search", "arguments": {"query": "tea"}}', name="call")
+    user = recall.append(agent_id, "user", '{"function": "send_message"}')
+    assert readable(edit) == "Noted: tea."
+    assert readable(search) == 'conversation_search(query="tea")'
+    assert readable(user) == '{"function": "send_message"}'
+    hit = engine.search("tea", tier="recall", agent=engine.agent().name).items
+    assert "Noted: tea." in [readable(h) for h in hit]
+
+
 def test_warm_up_loads_the_embedding_model_before_it_is_needed(tmp_path):
     from engine.api import Engine
 
