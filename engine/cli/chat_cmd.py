@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="who writes the summary of evicted messages (extractive: fast, no model)")
     parser.add_argument("--ack", action="store_true",
                         help="for scripts: print 'ack ID' once a message is stored durably, "
+                             "'end' on a line of its own after the reply (a reply may span lines), "
                              "'refused: REASON' for a message that is not accepted")
     add_data_dir(parser)
     add_runtime_options(parser)
@@ -61,7 +62,7 @@ def _answer(engine: Engine, args: argparse.Namespace, text: str, cancel: CancelF
             sys.stdout.flush()
         elif isinstance(event, DoneEvent):
             suffix = " [stopped]" if event.stop_reason == "cancelled" else ""
-            sys.stdout.write(suffix + "\n")
+            sys.stdout.write(suffix + "\n" + ("end\n" if args.ack else ""))
             sys.stdout.flush()
 
 

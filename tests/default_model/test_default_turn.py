@@ -37,7 +37,7 @@ def test_the_default_is_the_embedded_instruct_model(engine):
 
 def test_it_saves_what_it_is_told_and_answers_from_memory(engine):
     reply, calls = _turn(engine, "Hi! My name is Ada and I live in Lisbon. I'm allergic to peanuts.")
-    assert reply.strip() and calls[-1] == "send_message"
+    assert reply.strip() and len(calls) <= 2  # the edit carries the reply, or a reply step follows it
     human = next(b for b in engine.core_blocks() if b.label == "human").value
     assert "Ada" in human
     reply, calls = _turn(engine, "What is my name and what am I allergic to?")

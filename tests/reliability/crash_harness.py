@@ -236,7 +236,7 @@ class CrashHarness:
         acks = [line for line in lines if line.startswith("ack ")]
         acked = list(episode.texts[:len(acks)])  # one line, one ack, in order
         self.acked_messages.update({t: int(a.split()[1]) for t, a in zip(acked, acks)})
-        replies = sum(1 for line in lines if line.strip() and not line.startswith(("ack ", "refused:")))
+        replies = sum(1 for line in lines if line == "end")
         return EpisodeResult(episode, rc, acked, replies, err, seconds)
 
     @contextmanager

@@ -133,13 +133,13 @@ def test_corrupt_kv_state_files_are_ignored_and_the_chat_resumes(make_engine, tm
 
 
 def _read_until_reply(proc) -> list[str]:
-    """Lines up to and including the reply that follows the next ``ack``."""
+    """Lines from the next ``ack`` up to the ``end`` that follows its reply (a reply may span lines)."""
     lines = []
     while True:
         line = proc.stdout.readline().decode("utf-8", "replace")
         assert line, "the chat ended early"
         lines.append(line.rstrip("\n"))
-        if len(lines) >= 2 and lines[0].startswith("ack "):
+        if lines[-1] == "end" and lines[0].startswith("ack "):
             return lines
 
 

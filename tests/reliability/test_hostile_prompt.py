@@ -30,8 +30,11 @@ def test_hostile_archival_text_is_quoted_data_in_the_compiled_prompt(make_engine
 
     start, end = (engine.runtime.tokenize(t) for t in ("<start_of_turn>", "<end_of_turn>"))
     assert len(start) == 1 and len(end) == 1
+    turns: dict[str, list[int]] = {}  # a core block is several segments (one a line) in one turn
     for seg in segments:
-        assert seg.tokens.count(start[0]) == 1 and seg.tokens.count(end[0]) == 1, seg.key
+        turns.setdefault(":".join(seg.key.split(":")[:2]), []).extend(seg.tokens)
+    for key, tokens in turns.items():
+        assert tokens.count(start[0]) == 1 and tokens.count(end[0]) == 1, key
 
     shown = next(s for s in segments if s.key == f"msg:{function_message.id}")
     payload = shown.text.split(" returned: ", 1)[1].rsplit("<end_of_turn>", 1)[0]
