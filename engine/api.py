@@ -274,13 +274,8 @@ def read_call(message: Message) -> tuple[str, dict] | None:
     The loop stores each model step as its raw call; a view shows ``send_message`` as the reply
     and the other calls as the steps taken on the way.
     """
-    if message.role != "assistant":
-        return None
-    try:
-        value = json.loads(message.content, strict=False)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("function"), str):
+    value = _stored_call(message)
+    if value is None:
         return None
     arguments = value.get("arguments")
     return value["function"], arguments if isinstance(arguments, dict) else {}
@@ -289,13 +284,25 @@ def read_call(message: Message) -> tuple[str, dict] | None:
 def reply_in(message: Message) -> str | None:
     """The reply to the user an assistant message holds: send_message's text, or the reply a
     memory edit carried; None when it holds none."""
-    call = read_call(message)
-    if call is None:
+    value = _stored_call(message)
+    if value is None:
         return None
-    if call[0] == "send_message":
-        return str(call[1].get("message", ""))
-    reply = json.loads(message.content, strict=False).get("reply")
+    if value["function"] == "send_message":
+        arguments = value.get("arguments")
+        return str(arguments.get("message", "")) if isinstance(arguments, dict) else ""
+    reply = value.get("reply")
     return reply if isinstance(reply, str) and reply else None
+
+
+def _stored_call(message: Message) -> dict | None:
+    """The decoded call object of an assistant message, or None when it holds none."""
+    if message.role != "assistant":
+        return None
+    try:
+        value = json.loads(message.content, strict=False)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("function"), str) else None
 
 
 def readable(message: Message | Hit) -> str:
