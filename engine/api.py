@@ -274,7 +274,7 @@ def read_call(message: Message) -> tuple[str, dict] | None:
     The loop stores each model step as its raw call; a view shows ``send_message`` as the reply
     and the other calls as the steps taken on the way.
     """
-    value = _stored_call(message)
+    value = _decoded_call(message.role, message.content)
     if value is None:
         return None
     arguments = value.get("arguments")
@@ -284,9 +284,11 @@ def read_call(message: Message) -> tuple[str, dict] | None:
 def reply_in(message: Message) -> str | None:
     """The reply to the user an assistant message holds: send_message's text, or the reply a
     memory edit carried; None when it holds none."""
-    value = _stored_call(message)
-    if value is None:
-        return None
+    value = _decoded_call(message.role, message.content)
+    return None if value is None else _reply_of(value)
+
+
+def _reply_of(value: dict) -> str | None:
     if value["function"] == "send_message":
         arguments = value.get("arguments")
         return str(arguments.get("message", "")) if isinstance(arguments, dict) else ""
@@ -294,12 +296,12 @@ def reply_in(message: Message) -> str | None:
     return reply if isinstance(reply, str) and reply else None
 
 
-def _stored_call(message: Message) -> dict | None:
+def _decoded_call(role: str | None, content: str) -> dict | None:
     """The decoded call object of an assistant message, or None when it holds none."""
-    if message.role != "assistant":
+    if role != "assistant":
         return None
     try:
-        value = json.loads(message.content, strict=False)
+        value = json.loads(content, strict=False)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) and isinstance(value.get("function"), str) else None
@@ -308,16 +310,17 @@ def _stored_call(message: Message) -> dict | None:
 def readable(message: Message | Hit) -> str:
     """What a stored message says, for a person: a call's reply, or the function with its
     arguments, rather than the raw JSON the model wrote; other messages as they are."""
-    stored = Message(0, 0, message.role or "", message.text, message.created_at, message.name) \
-        if isinstance(message, Hit) else message
-    call = read_call(stored)
-    if call is None:
-        return stored.content
-    reply = reply_in(stored)
+    content = message.text if isinstance(message, Hit) else message.content
+    value = _decoded_call(message.role, content)
+    if value is None:
+        return content
+    reply = _reply_of(value)
     if reply:
         return reply
-    arguments = ", ".join(f"{key}={json.dumps(value, ensure_ascii=False)[:80]}" for key, value in call[1].items())
-    return f"{call[0]}({arguments})"
+    arguments = value.get("arguments")
+    shown = ", ".join(f"{key}={json.dumps(v, ensure_ascii=False)[:80]}"
+                      for key, v in (arguments.items() if isinstance(arguments, dict) else ()))
+    return f"{value['function']}({shown})"
 
 
 def clean_text(text: str | bytes) -> str:

@@ -35,7 +35,7 @@ class StepGrammars:
     """Grammars for a step's allowed functions over the current core blocks, cached by both."""
 
     def __init__(self, runtime, specs: dict[str, FunctionSpec], size: int = 16) -> None:
-        self.runtime, self.specs, self.size = runtime, specs, size
+        self.runtime, self.specs = runtime, specs
         self.reply_chars = specs[SEND_MESSAGE].parameters["properties"]["message"]["maxLength"]
         self._cache: LruCache[tuple, object] = LruCache(size)
 
