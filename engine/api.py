@@ -180,11 +180,16 @@ class Engine:
                     self._after_turn(agent_id)
 
     def _restore_once(self, agent_id: int) -> None:
+        """Load the KV state saved after this agent's last turn, once per process.
+
+        The model is loaded first: without its pager there is nothing to restore into.
+        """
         if agent_id in self._restored:
             return
+        self.load_model()
         self._restored.add(agent_id)
         try:
-            self._pager.restore(self.loop.compile(agent_id)) if self._pager else None
+            self._pager.restore(self.loop.compile(agent_id))
         except Exception:  # a state file is a cache: never trusted, never fatal
             log.exception("saved KV state not restored")
 

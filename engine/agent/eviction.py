@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.context.queue import QueuedMessage, eviction_count
 from engine.context.segments import Segment
@@ -37,7 +37,7 @@ def evict(store, agent_id: int, state: ContextState, messages: list[Message], se
     gone = messages[:count]
     lines = [EvictedLine(m.name or m.role, m.content) for m in gone]
     summary, method = summarise(state.summary, lines)
-    new_state = ContextState(messages[count].id, summary)
+    new_state = replace(state, queue_start_id=messages[count].id, summary=summary)
     tokens = sum(q.n_tokens for q in queue[:count])
     store.timeline.log(agent_id, EVICTED, {"message_ids": [m.id for m in gone], "tokens": tokens})
     store.timeline.log(agent_id, SUMMARISED, {"summary": summary, "method": method,

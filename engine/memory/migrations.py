@@ -140,6 +140,12 @@ def m005_message_views(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m006_recalled_in_context_state(db: duckdb.DuckDBPyConnection) -> None:
+    # The window's recalled part, so a restart compiles the window the saved KV state holds.
+    db.execute("ALTER TABLE context_state ADD COLUMN recalled VARCHAR DEFAULT ''")
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

@@ -89,8 +89,18 @@ class SequenceCache:
         return start if not self.n_swa or self.pos_min() <= floor else floor
 
     def last_logits(self) -> np.ndarray:
-        """A copy of the logits of the last decoded output (``llama_get_logits_ith(-1)``)."""
-        return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+        """A copy of the logits of the last decoded output (``llama_get_logits_ith(-1)``).
+
+        Only valid right after a decode through this object that asked for them
+        (:attr:`logits_at`): a decode without outputs (a hole filled by :meth:`evaluate_inside`,
+        :meth:`settle`) leaves llama.cpp nothing to return, and its NULL pointer must not be read.
+        """
+        if self.logits_at is None:
+            raise KVError("no logits: the last decode did not compute any")
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        if not pointer:
+            raise KVError("llama.cpp returned no logits for the last decode")
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
 
     # -- moving cells -------------------------------------------------------------------------
 

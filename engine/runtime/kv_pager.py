@@ -16,7 +16,7 @@ three core edits) it picks the same next token as ``exact`` at 99.5 % of positio
 
 Typical turn: ``sync(segments)`` → ``runtime.stream(tokens + generation prompt)`` (evaluates only
 the generation prompt) → ``save(segments + [reply])``; summaries run inside :meth:`aside`; at
-start, :meth:`restore` loads the saved cache when the segments are exactly the saved ones.
+start, :meth:`restore` loads the saved cache that shares the longest start with the segments.
 """
 
 from __future__ import annotations
@@ -106,8 +106,11 @@ class KVPager:
 
     # -- sync ---------------------------------------------------------------------------------
 
-    def sync(self, segments: Sequence[Segment]) -> SyncStats:
-        """Bring the cache to exactly the concatenated segments' tokens; report the work."""
+    def sync(self, segments: Sequence[Segment], logits: bool = True) -> SyncStats:
+        """Bring the cache to exactly the concatenated segments' tokens; report the work.
+
+        With ``logits`` the last decode is the last token's, so generation samples at once.
+        """
         start = time.perf_counter()
         segments = tuple(segments)
         plan = plan_sync(self._cached_tokens(), [s.tokens for s in segments])
@@ -115,7 +118,7 @@ class KVPager:
             raise ContextTooSmallError(f"the context ({len(plan.target)} tokens) does not fit in "
                                        f"n_ctx {self.llama.n_ctx()}")
         plan, fallback = self._shaped(plan)
-        plan, fallback, extra = self._applied(plan, fallback)
+        plan, fallback, extra = self._applied(plan, fallback, logits)
         self._record(plan.target)
         stats = SyncStats(self.mode, plan.evaluated + extra, plan.reused - extra, plan.shifted,
                           sum(hi - lo for lo, hi in plan.drops()), (time.perf_counter() - start) * 1000,
@@ -148,11 +151,11 @@ class KVPager:
         needed = any(k.old or k.new for k in plan.keeps) or keep < plan.prefix
         return truncated_to(plan, keep), needed
 
-    def _applied(self, plan: SyncPlan, fallback: bool) -> tuple[SyncPlan, bool, int]:
+    def _applied(self, plan: SyncPlan, fallback: bool, logits: bool) -> tuple[SyncPlan, bool, int]:
         """Apply ``plan``; return the plan that ran, whether a fallback ran, and extra tokens
         re-evaluated to restore sliding-window context."""
         try:
-            return plan, fallback, self._apply(plan)
+            return plan, fallback, self._apply(plan) + (self._logits_for_last(plan.target) if logits else 0)
         except (KVError, CellFormatError) as exc:
             log.warning("KV paging failed (%s); re-evaluating the whole window", exc)
             self.cache.clear()
@@ -178,6 +181,20 @@ class KVPager:
             self.cache.evaluate_inside(plan.target[start:stop], start)
         return extra
 
+    def _logits_for_last(self, target: Sequence[int]) -> int:
+        """Make the last decode the target's last token, with its logits; return tokens decoded.
+
+        The plan may end on kept cells (the generation prompt's markup found again in the cache),
+        so the last decode was a hole filled without logits, or there was none: generation must
+        not sample from whatever logits llama.cpp kept. Re-evaluating one token is the cost.
+        """
+        end = len(target)
+        if not end or self.cache.logits_at == end - 1:
+            return 0
+        self.cache.drop(end - 1)
+        self.cache.evaluate_at([target[end - 1]], end - 1)
+        return 1
+
     def _record(self, tokens: Sequence[int]) -> None:
         """Make ``Llama``'s own bookkeeping describe the cache, so ``generate`` reuses it."""
         llama, n = self.llama, len(tokens)
@@ -193,10 +210,7 @@ class KVPager:
         n = self.llama.n_tokens
         if n == 0:
             raise ValueError("the cache is empty")
-        if self.cache.logits_at != n - 1:
-            last = int(self.llama.input_ids[n - 1])
-            self.cache.drop(n - 1)
-            self.cache.evaluate_at([last], n - 1)
+        if self._logits_for_last(self.tokens):
             self._record(self.tokens)
         return self.cache.last_logits()
 
@@ -238,30 +252,32 @@ class KVPager:
 
     def save(self, segments: Sequence[Segment]) -> Path:
         """Sync to ``segments`` (a reply still in the cache costs only its end), then write the state."""
-        self.sync(segments)
+        self.sync(segments, logits=False)
         return self.store.write(self.tokens, self.cache.save())
 
-    def restore(self, segments: Sequence[Segment]) -> bool:
-        """Load the state saved for exactly these segments; False (logged) when there is none usable."""
+    def restore(self, segments: Sequence[Segment]) -> int:
+        """Load the saved state that shares the longest start with ``segments``; return how many
+        tokens it shares (0, logged, when none is usable). The next :meth:`sync` keeps what the
+        state holds of the window and evaluates only the rest."""
         target = tuple(t for s in segments for t in s.tokens)
-        blob = self.store.read(target) if target else None
-        if blob is None:
-            return False
+        saved = self.store.closest(target) if target else None
+        if saved is None:
+            return 0
         try:
             self.cache.clear()
-            self.cache.load(blob)
+            self.cache.load(saved.blob)
         except KVError as exc:
             log.warning("ignoring saved KV state: %s", exc)
             self._record(())
-            return False
-        if self.cache.pos_max() != len(target) - 1:
-            log.warning("ignoring saved KV state: it holds %d positions, not %d", self.cache.pos_max() + 1, len(target))
+            return 0
+        if self.cache.pos_max() != len(saved.tokens) - 1:
+            log.warning("ignoring saved KV state: it holds %d positions, not %d",
+                        self.cache.pos_max() + 1, len(saved.tokens))
             self.cache.clear()
             self._record(())
-            return False
-        self._record(target)
-        return True
-
+            return 0
+        self._record(saved.tokens)
+        return saved.shared
 
 def _shift_order(keeps: Sequence[Keep]) -> list[Keep]:
     """Leftward moves first, left to right; then rightward moves, right to left.

@@ -1,9 +1,10 @@
 """Saved KV-cache states on disk, so a restart resumes the conversation without a re-prefill.
 
-A file is named by the model fingerprint and a hash of the cached tokens, and its header repeats
-both with a checksum of the state bytes. Anything that does not match exactly (another model,
-other tokens, a truncated or altered file) is ignored with a log line: a wrong cache would
-silently corrupt every answer, a missing one only costs one prefill.
+A file is named by the model fingerprint and a hash of the cached tokens; it holds a header
+(both again, with checksums), the tokens, and the cells. Anything that does not check out
+(another model, a truncated or altered file) is ignored with a log line: a wrong cache would
+silently corrupt every answer, a missing one only costs one prefill. A window that differs from
+the saved tokens reuses the cells up to where they differ, and the pager evaluates the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import struct
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -21,16 +23,41 @@ from engine.crash_points import crash_point
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"LLMOSKV\x01"
+MAGIC = b"LLMOSKV\x02"
 SUFFIX = ".kvstate"
+MIN_SHARED_TOKENS = 64
+"""A saved state is loaded only when it shares at least this many leading tokens with the
+window: below that, evaluating them costs less than reading the file."""
 
 
 def tokens_digest(tokens: Sequence[int]) -> str:
     return hashlib.sha256(array("i", tokens).tobytes()).hexdigest()
 
 
+def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """A state read back: the tokens it holds, its cells, and how many lead the asked-for tokens."""
+
+    tokens: tuple[int, ...]
+    blob: bytes
+    shared: int
+
+
 class KVStateStore:
-    """One directory of saved states for one model; keeps the newest ``keep`` files."""
+    """One directory of saved states for one model; keeps the newest ``keep`` files.
+
+    A file holds its tokens beside the cells, so a window that changed since the save (a
+    different recalled part, a new message) still reuses the state up to where it differs.
+    """
 
     def __init__(self, directory: Path, fingerprint: str, keep: int = 2) -> None:
         self.directory = directory
@@ -49,7 +76,7 @@ class KVStateStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.partial")
         with temp.open("wb") as out:
-            out.write(MAGIC + struct.pack("<I", len(header)) + header)
+            out.write(MAGIC + struct.pack("<I", len(header)) + header + array("i", tokens).tobytes())
             out.write(blob[: len(blob) // 2])
             out.flush()
             crash_point("kv_save")
@@ -60,41 +87,74 @@ class KVStateStore:
         self._prune(keep_path=path)
         return path
 
-    def read(self, tokens: Sequence[int]) -> bytes | None:
-        """The saved state for exactly these tokens, or None (logged) when missing or untrustworthy."""
-        path = self.path_for(tokens)
-        if not path.exists():
-            log.info("no saved KV state for these segments (%s)", path.name)
+    def closest(self, tokens: Sequence[int]) -> SavedState | None:
+        """The saved state sharing the longest start with ``tokens`` (at least
+        :data:`MIN_SHARED_TOKENS`), checked whole; None (logged) when none is usable."""
+        best: tuple[int, Path] | None = None
+        for path in self._files():
+            try:
+                shared = shared_prefix(self._tokens_of(path), tokens)
+            except (OSError, ValueError, KeyError, struct.error) as exc:
+                log.warning("ignoring saved KV state %s: %s", path.name, exc)
+                continue
+            if shared >= MIN_SHARED_TOKENS and (best is None or shared > best[0]):
+                best = (shared, path)
+        if best is None:
+            log.info("no saved KV state shares the start of this window")
             return None
         try:
-            return self._checked(path.read_bytes(), tokens)
+            saved_tokens, blob = self._checked(best[1].read_bytes())
         except (OSError, ValueError, KeyError, struct.error) as exc:
-            log.warning("ignoring saved KV state %s: %s", path.name, exc)
+            log.warning("ignoring saved KV state %s: %s", best[1].name, exc)
             return None
+        return SavedState(saved_tokens, blob, best[0])
 
-    def _checked(self, data: bytes, tokens: Sequence[int]) -> bytes:
+    def _files(self) -> list[Path]:
+        """This model's states, newest first."""
+        return sorted(self.directory.glob(f"{self.fingerprint[:16]}-*{SUFFIX}"),
+                      key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+    def _tokens_of(self, path: Path) -> tuple[int, ...]:
+        """The tokens a file holds, read without its cells."""
+        with path.open("rb") as handle:
+            header, _ = self._header(handle.read(len(MAGIC) + 4), handle)
+            data = handle.read(4 * header["n_tokens"])
+        if len(data) != 4 * header["n_tokens"]:
+            raise ValueError("state bytes are truncated or altered")
+        return tuple(array("i", data))
+
+    def _header(self, start: bytes, handle) -> tuple[dict, int]:
+        if not start.startswith(MAGIC):
+            raise ValueError("not a KV state file of this version")
+        (size,) = struct.unpack_from("<I", start, len(MAGIC))
+        header = json.loads(handle.read(size))
+        if header["fingerprint"] != self.fingerprint:
+            raise ValueError("saved for another model file")
+        return header, size
+
+    def _checked(self, data: bytes) -> tuple[tuple[int, ...], bytes]:
         if not data.startswith(MAGIC):
-            raise ValueError("not a KV state file")
+            raise ValueError("not a KV state file of this version")
         (size,) = struct.unpack_from("<I", data, len(MAGIC))
         start = len(MAGIC) + 4
         header = json.loads(data[start:start + size])
-        blob = data[start + size:]
         if header["fingerprint"] != self.fingerprint:
             raise ValueError("saved for another model file")
-        if header["tokens_sha256"] != tokens_digest(tokens) or header["n_tokens"] != len(tokens):
-            raise ValueError("saved for other tokens (stale)")
+        cells_at = start + size + 4 * header["n_tokens"]
+        tokens = tuple(array("i", data[start + size:cells_at]))
+        blob = data[cells_at:]
+        if len(tokens) != header["n_tokens"] or header["tokens_sha256"] != tokens_digest(tokens):
+            raise ValueError("state bytes are truncated or altered")
         if header["state_bytes"] != len(blob) or header["state_sha256"] != hashlib.sha256(blob).hexdigest():
             raise ValueError("state bytes are truncated or altered")
-        return blob
+        return tokens, blob
 
     def _prune(self, keep_path: Path) -> None:
         """Keep the newest states; drop temp files of processes that died mid-write."""
         for partial in self.directory.glob(f"{self.fingerprint[:16]}-*.partial"):
             if not _alive(partial.suffixes[-2].lstrip(".")):
                 partial.unlink(missing_ok=True)
-        mine = sorted(self.directory.glob(f"{self.fingerprint[:16]}-*{SUFFIX}"),
-                      key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in [p for p in mine if p != keep_path][max(0, self.keep - 1):]:
+        for old in [p for p in self._files() if p != keep_path][max(0, self.keep - 1):]:
             old.unlink(missing_ok=True)
 
 

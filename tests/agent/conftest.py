@@ -25,7 +25,4 @@ def make_engine(tmp_path, embedder):
 
     yield make
     for engine in opened:
-        try:
-            engine.close()
-        except Exception:
-            pass
+        engine.close()

@@ -11,8 +11,9 @@ import pytest
 
 from engine.runtime.kv_cells import SequenceCells
 from engine.runtime import kv_pager
-from engine.runtime.kv_ops import PARK, PIN, SequenceCache
+from engine.runtime.kv_ops import PARK, PIN, KVError, SequenceCache
 from engine.runtime.kv_pager import KVPager, TokenSegment
+from engine.runtime.kv_plan import Keep, plan_sync
 from engine.runtime.model import GREEDY, ModelRuntime
 from engine.runtime.settings import RuntimeSettings
 from engine.runtime.weight_layout import model_params_with_repack
@@ -184,6 +185,36 @@ def test_a_generation_prompt_synced_with_the_window_is_sampled_without_another_d
         assert reply == fresh.generate_text(list(joined(segments)), max_tokens=4, sampling=GREEDY)
     finally:
         fresh.close()
+
+
+def test_a_window_ending_on_kept_cells_still_leaves_the_last_tokens_logits(runtime, pager):
+    """The generation prompt's markup is found again in the cache (the previous turn's), so the
+    plan ends on kept cells and the new message is a hole filled without logits; the sync must
+    still end with a decode of the last token, or generation would read no logits at all."""
+    generation = TokenSegment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
+    reply = segment(runtime, "reply", "assistant", TEXTS[7])
+    head = conversation(runtime, 2)
+    pager.sync([*head, generation, reply])
+    target = [*head, segment(runtime, "next", "user", TEXTS[8]), generation]
+    planned = plan_sync(pager.tokens, [s.tokens for s in target])
+    assert isinstance(planned.runs[-1], Keep)
+    stats = pager.sync(target)
+    assert stats.evaluated == planned.evaluated + 1  # the message, and the kept last token again
+    assert pager.cache.logits_at == len(joined(target)) - 1
+    assert np.isfinite(pager.cache.last_logits()).all()
+
+
+def test_logits_are_never_read_from_a_decode_that_did_not_ask_for_them(runtime):
+    cache = SequenceCache(runtime.llama)
+    try:
+        cache.clear()
+        cache.evaluate_at(runtime.tokenize(TEXTS[0]), 0, logits=False)
+        with pytest.raises(KVError, match="no logits"):
+            cache.last_logits()
+    finally:
+        cache.clear()
+        runtime.llama.n_tokens = 0
+        cache.close()
 
 
 def test_a_side_prompt_has_the_whole_window_when_the_conversation_fills_it(runtime, pager):

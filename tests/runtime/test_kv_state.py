@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from engine.runtime.kv_pager import KVPager, TokenSegment
-from tests.runtime.test_kv_pager import TEXTS, assert_same_distribution, conversation, joined, segment
+from tests.runtime.test_kv_pager import TEXTS, assert_same_distribution, conversation, fresh_logits, joined, segment
 
 
 @pytest.fixture
@@ -28,28 +28,39 @@ def restart(runtime, tmp_path) -> KVPager:
     return KVPager(runtime, mode="fast", state_dir=tmp_path)
 
 
-def test_save_then_restore_gives_the_same_next_token_logits_without_evaluating(runtime, pager, tmp_path):
+def test_save_then_restore_gives_the_same_next_token_logits_evaluating_only_the_last_token(runtime, pager, tmp_path):
     segments = conversation(runtime)
     path = pager.save(segments)
     before = pager.next_logits()
     resumed = restart(runtime, tmp_path)
-    assert resumed.restore(segments)
+    assert resumed.restore(segments) == len(joined(segments))
     assert resumed.tokens == joined(segments)
-    assert resumed.sync(segments).evaluated == 0
+    assert resumed.sync(segments).evaluated == 1  # the last token again: a saved state holds no logits
     assert_same_distribution(resumed.next_logits(), before)
     assert path.exists()
     resumed.close()
 
 
-def test_a_saved_state_for_other_segments_is_ignored(runtime, pager, tmp_path, caplog):
+def test_a_window_that_changed_since_the_save_reuses_the_state_up_to_the_change(runtime, pager, tmp_path):
     segments = conversation(runtime)
     pager.save(segments)
     other = segments[:-1] + [segment(runtime, "msg5", "user", TEXTS[9])]
     resumed = restart(runtime, tmp_path)
+    shared = resumed.restore(other)
+    assert len(joined(segments[:-1])) <= shared < len(joined(other))
+    assert resumed.sync(other).evaluated == len(joined(other)) - shared
+    assert_same_distribution(resumed.next_logits(), fresh_logits(runtime, joined(other)))
+    resumed.close()
+
+
+def test_a_saved_state_of_another_conversation_is_not_loaded(runtime, pager, tmp_path, caplog):
+    pager.save(conversation(runtime))
+    stranger = [TokenSegment("text", tuple(runtime.tokenize(" ".join(reversed(TEXTS)))))]
+    resumed = restart(runtime, tmp_path)
     with caplog.at_level(logging.INFO):
-        assert not resumed.restore(other)
+        assert resumed.restore(stranger) == 0
     assert "no saved KV state" in caplog.text
-    assert resumed.sync(other).evaluated == len(joined(other))
+    assert resumed.sync(stranger).evaluated == len(joined(stranger))
     resumed.close()
 
 
