@@ -63,7 +63,6 @@ class AgentLoop:
         self.summarise = Summariser(runtime, pager, settings.summary_chars, settings.summary_max_tokens,
                                     settings.summarise_with_model)
         self.budget = runtime.n_ctx - settings.reply_reserve_tokens
-        self._recalled: dict[int, str] = {}
 
     # -- the turn -------------------------------------------------------------------------------
 
@@ -106,12 +105,13 @@ class AgentLoop:
         paged = page_in(self.store, agent_id, query, in_context, limit, self.runtime.count_tokens,
                         exclude_message_id=message_id)
         core_lines = core_lines_for(self.store, agent_id, query)
-        self._recalled[agent_id] = "\n".join(part for part in (paged.text, core_lines) if part)
+        recalled = "\n".join(part for part in (paged.text, core_lines) if part)
+        self.states.set(agent_id, replace(self.states.get(agent_id), recalled=recalled))
         yield MemoryEvent("page_in", {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
 
     def _start_queue(self, agent_id: int, message_id: int) -> None:
         if self.states.get(agent_id).queue_start_id == 0:
-            self.states.set(agent_id, ContextState(message_id, ""))
+            self.states.set(agent_id, ContextState(message_id))
 
     def _queue(self, agent_id: int):
         start = self.states.get(agent_id).queue_start_id
@@ -125,7 +125,7 @@ class AgentLoop:
         state = self.states.get(agent_id)
         with_examples = self.runtime.n_ctx >= EXAMPLES_MIN_N_CTX
         parts = ContextParts(system_prompt(agent.name, self.specs, with_examples), tuple(self.store.core.blocks(agent_id)),
-                             state.summary, self._recalled.get(agent_id, ""), tuple(self._queue(agent_id)),
+                             state.summary, state.recalled, tuple(self._queue(agent_id)),
                              pressure_percent)
         return self._fit_messages(self.compiler.compile(parts))
 
@@ -163,11 +163,12 @@ class AgentLoop:
         """Drop paged-in hits, the weakest (last) first, while the window is still over budget
         after an eviction: at a small window the fixed part leaves little room, and the queue's
         own messages matter more than recalled ones."""
-        lines = self._recalled.get(agent_id, "").split("\n")
+        lines = self.states.get(agent_id).recalled.split("\n")
         gen = len(self.compiler.generation_tokens())
         while len(lines) > 1 and total_tokens(segments) + gen > self.budget:
             lines.pop()
-            self._recalled[agent_id] = "\n".join(lines) if len(lines) > 1 else ""
+            state = self.states.get(agent_id)
+            self.states.set(agent_id, replace(state, recalled="\n".join(lines) if len(lines) > 1 else ""))
             segments = self.compile(agent_id)
         return self._shorten_summary(agent_id, segments)
 
