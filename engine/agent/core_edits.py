@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.memory.core import CoreMemoryEditError
+
 _WORD = re.compile(r"[\w']+")
 SUPERSEDE_SIMILARITY = 0.35
 """Share of words a new line must have in common with an old one to count as its update.
@@ -56,12 +58,13 @@ def closest_line(value: str, text: str) -> tuple[str, float]:
 
 
 def append_fact(value: str, content: str) -> Edit:
-    """Add ``content`` as a line; an update of a line replaces it; a repeat or a question changes nothing."""
+    """Add ``content`` as a line; an update of a line replaces it; a repeat or a question is refused."""
     content = " ".join(content.split())
     if not content:
         return Edit(value, "nothing to add", changed=False)
     if content.endswith("?"):
-        return Edit(value, "not stored: core memory keeps facts, not questions", changed=False)
+        raise CoreMemoryEditError("not stored: core memory keeps facts, not questions; "
+                                  "answer the question with send_message")
     line, score = closest_line(value, content)
     if score >= 0.999 or _normal(content) in _normal(value):
         return Edit(value, "already in core memory", changed=False)

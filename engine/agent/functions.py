@@ -34,6 +34,9 @@ class FunctionContext:
     agent_id: int
     page_size: int = 5
     near_duplicate: float = 0.95
+    closest_core_lines: tuple[str, ...] = ()
+    """The core memory lines page-in found closest to the latest message, quoted back by a search
+    that finds nothing."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,11 @@ def conversation_search(ctx: FunctionContext, query: str, page: int = 1) -> str:
         query: words to look for
         page: result page, starting at 1
     """
-    return _page_json(ctx.store.recall.search_text(ctx.agent_id, query, max(1, page), ctx.page_size))
+    return _page_json(ctx.store.recall.search_text(ctx.agent_id, query, max(1, page), ctx.page_size), ctx)
 
 
 def conversation_search_date(ctx: FunctionContext, start_date: str, end_date: str, page: int = 1) -> str:
-    """Search the past conversation by date range.
+    """Search the past conversation by the days messages were sent (not the dates of events they mention).
 
     Args:
         start_date: first day, as YYYY-MM-DD
@@ -124,7 +127,7 @@ def conversation_search_date(ctx: FunctionContext, start_date: str, end_date: st
         page: result page, starting at 1
     """
     start, end = _parse_day(start_date), _parse_day(end_date) + timedelta(days=1)
-    return _page_json(ctx.store.recall.search_date(ctx.agent_id, start, end, None, max(1, page), ctx.page_size))
+    return _page_json(ctx.store.recall.search_date(ctx.agent_id, start, end, None, max(1, page), ctx.page_size), ctx)
 
 
 def archival_memory_insert(ctx: FunctionContext, content: str) -> str:
@@ -148,7 +151,7 @@ def archival_memory_search(ctx: FunctionContext, query: str, page: int = 1) -> s
         query: what to look for
         page: result page, starting at 1
     """
-    return _page_json(ctx.store.archival.search(ctx.agent_id, query, max(1, page), ctx.page_size))
+    return _page_json(ctx.store.archival.search(ctx.agent_id, query, max(1, page), ctx.page_size), ctx)
 
 
 ALL_FUNCTIONS = (send_message, core_memory_append, core_memory_replace, conversation_search,
@@ -176,12 +179,19 @@ def dispatch(call: FunctionCall, specs: dict[str, FunctionSpec], ctx: FunctionCo
         return FunctionResult(call.name, False, json.dumps({"error": f"{call.name} failed: {exc}"[:300]}))
 
 
-def _page_json(page) -> str:
-    return json.dumps({
-        "page": page.page, "pages": page.pages, "total": page.total,
-        "results": [{"id": h.id, "time": f"{h.created_at:%Y-%m-%d %H:%M}", "from": h.name or h.role or h.tier,
-                     "text": h.text} for h in page.items],
-    })
+def _page_json(page, ctx: FunctionContext) -> str:
+    """A page of hits; an empty one quotes the core memory lines closest to the message.
+
+    A small model reads an empty search as "I do not know" even when the answer sits in its
+    core memory (a date search for an event "in 2021" finds no message sent in 2021), so the
+    lines that may answer are put in front of it again.
+    """
+    found = {"page": page.page, "pages": page.pages, "total": page.total,
+             "results": [{"id": h.id, "time": f"{h.created_at:%Y-%m-%d %H:%M}", "from": h.name or h.role or h.tier,
+                          "text": h.text} for h in page.items]}
+    if not page.items and ctx.closest_core_lines:
+        found["in_core_memory"] = list(ctx.closest_core_lines)
+    return json.dumps(found)
 
 
 def _parse_day(text: str) -> datetime:

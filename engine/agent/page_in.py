@@ -51,11 +51,17 @@ def render_hit(hit: Hit) -> str:
     return f"- [{hit.created_at:%Y-%m-%d} {who}] {json.dumps(flat[:400], ensure_ascii=False)}"
 
 
-CORE_HEADER = "Lines of your core memory closest to the latest message:"
+CORE_HEADER = "Lines of your core memory closest to the latest message (the closest last):"
 CORE_LINES_SHOWN = 3
 CORE_LINES_MIN = 6
 """Below this many lines a block is short enough to read whole; above it a small model loses
 the line it needs among its neighbours, so the closest ones are pointed out."""
+
+
+def quoted_core_lines(recalled: str) -> tuple[str, ...]:
+    """The core memory lines a recalled part points out (see :func:`core_lines_for`)."""
+    _, found, lines = recalled.partition(CORE_HEADER)
+    return tuple(line[2:] for line in lines.split("\n") if line.startswith("- ")) if found else ()
 
 
 def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) -> str:
@@ -70,6 +76,7 @@ def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) 
         return ""
     vectors = store.embedder().embed([query] + [text for _, text in lines])
     scores = vectors[1:] @ vectors[0]
-    best = sorted(range(len(lines)), key=lambda i: -float(scores[i]))[:k]
-    quoted = [f"- {lines[i][0]}: {json.dumps(lines[i][1], ensure_ascii=False)}" for i in sorted(best)]
+    # The closest line goes last, next to the question: a small model leans on what it read last.
+    best = sorted(range(len(lines)), key=lambda i: float(scores[i]))[-k:]
+    quoted = [f"- {lines[i][0]}: {json.dumps(lines[i][1], ensure_ascii=False)}" for i in best]
     return "\n".join([CORE_HEADER, *quoted])

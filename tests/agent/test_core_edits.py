@@ -1,6 +1,9 @@
 """How the model's core memory edits land: lines of facts, updates replace what they update."""
 
+import pytest
+
 from engine.agent.core_edits import append_fact, replace_text, similarity
+from engine.memory.core import CoreMemoryEditError
 
 FACTS = "Ana lives in Lisbon.\nAna works as a nurse at Santa Maria hospital.\nAna has a cat called Miso."
 
@@ -18,10 +21,14 @@ def test_an_appended_update_replaces_the_line_it_restates():
     assert "replaced" in edit.note
 
 
-def test_a_fact_already_held_or_a_question_is_not_stored_again():
+def test_a_fact_already_held_is_not_stored_again():
     assert not append_fact(FACTS, "Ana has a cat called Miso.").changed
     assert not append_fact(FACTS, "  ana has a cat called miso ").changed
-    assert not append_fact(FACTS, "What is the name of Ana's cat?").changed
+
+
+def test_a_question_is_refused_so_the_turn_goes_on_to_answer_it():
+    with pytest.raises(CoreMemoryEditError, match="send_message"):
+        append_fact(FACTS, "What is the name of Ana's cat?")
 
 
 def test_the_placeholder_of_a_new_agent_gives_way_to_the_first_fact():

@@ -1,5 +1,7 @@
 """Paging-in for core memory: a long block's lines closest to the message are pointed out."""
 
+import json
+
 import pytest
 
 from engine.agent.page_in import CORE_HEADER, core_lines_for
@@ -23,12 +25,12 @@ def store(tmp_path, embedder):
     opened.close()
 
 
-def test_the_lines_closest_to_the_message_are_quoted_with_their_block(store):
+def test_the_lines_closest_to_the_message_are_quoted_with_their_block_the_closest_last(store):
     agent = store.agents.create("facts-agent")
     store.core.create(agent.id, "facts", "\n".join(FACTS))
     text = core_lines_for(store, agent.id, "Which field does Rebeka Andress specialize in as a biologist?")
     assert text.startswith(CORE_HEADER)
-    assert 'facts: "Rebeka Andress is a marine biologist specializing in coral reef ecosystems."' in text
+    assert text.splitlines()[-1] == '- facts: "Rebeka Andress is a marine biologist specializing in coral reef ecosystems."'
     assert len(text.splitlines()) == 4
 
 
@@ -36,3 +38,18 @@ def test_a_short_core_memory_is_read_whole_and_gets_no_pointer(store):
     agent = store.agents.create("short")
     store.core.set(agent.id, "human", "Name: Ada.\nLives in Lisbon.", author="user")
     assert core_lines_for(store, agent.id, "Where do I live?") == ""
+
+
+def test_a_search_that_finds_nothing_quotes_the_closest_core_lines_back(store):
+    from engine.agent.call_parser import FunctionCall
+    from engine.agent.functions import FunctionContext, dispatch, function_specs
+    from engine.agent.page_in import quoted_core_lines
+
+    agent = store.agents.create("facts-agent")
+    store.core.create(agent.id, "facts", "\n".join(FACTS))
+    pointed = core_lines_for(store, agent.id, "Which award did Rebeka Andress receive?")
+    closest = quoted_core_lines(pointed)
+    assert len(closest) == 3 and closest[-1].startswith("facts: ") and "award" in closest[-1]
+    call = FunctionCall("conversation_search_date", {"start_date": "2021-01-01", "end_date": "2021-12-31"})
+    result = json.loads(dispatch(call, function_specs(), FunctionContext(store, agent.id, closest_core_lines=closest)).text)
+    assert result["total"] == 0 and result["in_core_memory"] == list(closest)
