@@ -111,26 +111,25 @@ class KVStateStore:
 
     def _files(self) -> list[Path]:
         """This model's states, newest first."""
-        return sorted(self.directory.glob(f"{self.fingerprint[:16]}-*{SUFFIX}"),
-                      key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        return sorted(self.directory.glob(f"{self.fingerprint[:16]}-*{SUFFIX}"), key=_mtime, reverse=True)
 
     def _tokens_of(self, path: Path) -> tuple[int, ...]:
         """The tokens a file holds, read without its cells."""
         with path.open("rb") as handle:
-            header, _ = self._header(handle.read(len(MAGIC) + 4), handle)
+            header = self._header(handle.read(len(MAGIC) + 4), handle)
             data = handle.read(4 * header["n_tokens"])
         if len(data) != 4 * header["n_tokens"]:
             raise ValueError("state bytes are truncated or altered")
         return tuple(array("i", data))
 
-    def _header(self, start: bytes, handle) -> tuple[dict, int]:
+    def _header(self, start: bytes, handle) -> dict:
         if not start.startswith(MAGIC):
             raise ValueError("not a KV state file of this version")
         (size,) = struct.unpack_from("<I", start, len(MAGIC))
         header = json.loads(handle.read(size))
         if header["fingerprint"] != self.fingerprint:
             raise ValueError("saved for another model file")
-        return header, size
+        return header
 
     def _checked(self, data: bytes) -> tuple[tuple[int, ...], bytes]:
         if not data.startswith(MAGIC):
@@ -156,6 +155,14 @@ class KVStateStore:
                 partial.unlink(missing_ok=True)
         for old in [p for p in self._files() if p != keep_path][max(0, self.keep - 1):]:
             old.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> int:
+    """A file's modification time, 0 when it went away meanwhile (another process pruned it)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _alive(pid: str) -> bool:

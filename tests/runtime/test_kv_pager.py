@@ -230,7 +230,7 @@ def test_a_side_prompt_has_the_whole_window_when_the_conversation_fills_it(runti
     summary = pager.run_aside(lambda: runtime.generate_text(side, max_tokens=8, sampling=GREEDY))
     assert summary
     assert pager.tokens == joined(segments)
-    assert pager.sync(segments).evaluated == 0
+    assert pager.sync(segments).evaluated == 1  # the last token again, for its logits
 
 
 def test_a_reply_left_in_the_cache_is_reused_by_the_next_sync(runtime, pager):
@@ -256,7 +256,7 @@ def test_run_aside_leaves_the_main_cache_unchanged_and_usable(runtime, pager):
     assert text
     assert pager.tokens == joined(segments)
     assert pager.cache.pos_max() == len(joined(segments)) - 1
-    assert pager.sync(segments).evaluated == 0
+    assert pager.sync(segments).evaluated == 1  # the last token again, for its logits
     assert_same_distribution(pager.next_logits(), before)
 
 
