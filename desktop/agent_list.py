@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem, QMenu, QMessageBox,
                                QToolButton, QVBoxLayout, QWidget)
+from engine.events import Changes
 
 
 class AgentList(QWidget):
@@ -58,16 +59,12 @@ class AgentList(QWidget):
             self.selected.emit(item.text())
 
     def create(self) -> None:
-        from engine.api import Changes
-
         name, ok = QInputDialog.getText(self, "New agent", "Name of the new agent:")
         if ok and name.strip():
             self.client.op(lambda engine: engine.create_agent(name.strip()),
                            lambda agent: self.refresh(select=agent.name), changes=Changes(agents=True))
 
     def rename(self) -> None:
-        from engine.api import Changes
-
         old = self.current()
         if old is None:
             return
@@ -77,8 +74,6 @@ class AgentList(QWidget):
                            lambda agent: self.refresh(select=agent.name), changes=Changes(agents=True))
 
     def delete(self) -> None:
-        from engine.api import Changes
-
         name = self.current()
         if name is None:
             return

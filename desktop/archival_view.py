@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
+from engine.events import Changes
 
 IMPORTABLE = (".txt", ".md", ".markdown", ".text", ".rst")
 
@@ -61,8 +62,6 @@ class ArchivalView(QWidget):
         self.count.setText(f"<b>{stats.passages:,}</b> passages in archival memory")
 
     def add_note(self) -> None:
-        from engine.api import Changes
-
         text, agent = self.note.toPlainText(), self.agent_name()
         if not text.strip():
             return
@@ -87,8 +86,6 @@ class ArchivalView(QWidget):
             self.import_paths([Path(p) for p in paths])
 
     def import_paths(self, paths: list[Path]) -> None:
-        from engine.api import Changes
-
         agent = self.agent_name()
         self.bar.setVisible(True)
         self.bar.setRange(0, 0)

@@ -13,13 +13,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.message_widgets import BubbleRow, MessageBubble
+from engine.api import read_call, reply_in
 
 LOAD_MORE_AT_PX = 60
 
 
 def group_messages(messages, agent_name: str) -> list[MessageBubble]:
     """Bubbles for stored messages (oldest first), each knowing which message ids it shows."""
-    from engine.api import read_call, reply_in
 
     bubbles: list[MessageBubble] = []
     current: MessageBubble | None = None

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGroupBox, QHBoxLayout
                                QVBoxLayout, QWidget)
 
 from desktop.message_widgets import time_label
+from engine.events import Changes
 
 
 class BlockEditor(QGroupBox):
@@ -98,8 +99,6 @@ class CoreEditor(QScrollArea):
             editor.edit.clear()
 
     def _save(self, label: str, value: str) -> None:
-        from engine.api import Changes
-
         agent = self.agent_name()
         editor = self.editors[label]
         editor.saved = value
@@ -120,8 +119,6 @@ class CoreEditor(QScrollArea):
     def _open_history(self, label: str, versions) -> None:
         dialog = HistoryDialog(label, versions, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen is not None:
-            from engine.api import Changes
-
             agent, version = self.agent_name(), dialog.chosen
             editor = self.editors[label]
             editor.saved = ""

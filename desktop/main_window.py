@@ -20,6 +20,7 @@ from desktop.memory_panel import MemoryPanel
 from desktop.prefs import ModelPrefs, load_model_prefs, save_model_prefs, settings_store
 from desktop.turn import TurnController
 from desktop.worker import EngineClient, EngineConfig
+from engine.api import default_models_dir
 
 HISTORY_PAGE = 40
 AROUND = 15
@@ -268,7 +269,6 @@ class MainWindow(QMainWindow):
         self.memory.search.focus_query()
 
     def open_settings(self) -> None:
-        from engine.api import default_models_dir
         from desktop.settings_dialog import SettingsDialog
 
         folder = Path(str(self.store.value("model/folder", "") or default_models_dir()))

@@ -14,17 +14,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-STEP_LABELS = {
-    "conversation_search": "Searching the conversation",
-    "conversation_search_date": "Searching the conversation by date",
-    "archival_memory_search": "Searching archival memory",
-    "archival_memory_insert": "Saving to archival memory",
-    "core_memory_append": "Updating core memory",
-    "core_memory_replace": "Updating core memory",
-    "page_in": "Recalling related memories",
-    "evicted": "Moving old messages out of the context window",
-    "summarised": "Summarising what scrolled out",
-}
+from engine.events import label
+
 RENDER_INTERVAL_MS = 40
 
 
@@ -36,10 +27,9 @@ def time_label(at: datetime) -> str:
 
 
 def describe_call(name: str, arguments: dict) -> str:
-    label = STEP_LABELS.get(name, name)
     shown = {k: v for k, v in arguments.items() if k != "request_heartbeat"}
     detail = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)[:120]}" for k, v in shown.items())
-    return f"{label}" + (f" — {detail}" if detail else "")
+    return label(name, doing=True) + (f" — {detail}" if detail else "")
 
 
 class StepsPanel(QWidget):
@@ -70,7 +60,7 @@ class StepsPanel(QWidget):
 
     def add_call(self, name: str, arguments: dict) -> None:
         self.steps.append(f"<b>{html.escape(describe_call(name, arguments))}</b>")
-        self._refresh(live=STEP_LABELS.get(name, name))
+        self._refresh(live=label(name, doing=True))
 
     def add_result(self, ok: bool, result: str) -> None:
         text = html.escape(result if len(result) < 600 else result[:600] + " …")
@@ -79,9 +69,9 @@ class StepsPanel(QWidget):
         self._refresh()
 
     def add_note(self, kind: str, detail: str = "") -> None:
-        label = STEP_LABELS.get(kind, kind)
-        self.steps.append(f"<i>{html.escape(label)}</i>" + (f": {html.escape(detail)}" if detail else ""))
-        self._refresh(live=label)
+        doing = label(kind, doing=True)
+        self.steps.append(f"<i>{html.escape(doing)}</i>" + (f": {html.escape(detail)}" if detail else ""))
+        self._refresh(live=doing)
 
     def finish(self) -> None:
         self._refresh()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from engine.api import RuntimeSettings, embedded_model_ids
 
 PAGING_MODES = ("fast", "exact")
 
@@ -25,8 +26,6 @@ class ModelPrefs:
     paging_mode: str = "fast"
 
     def runtime_settings(self):
-        from engine.api import RuntimeSettings
-
         return RuntimeSettings(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or None,
                                n_gpu_layers=self.n_gpu_layers)
 
@@ -37,7 +36,6 @@ def settings_store() -> QSettings:
 
 def model_choice(text: str | Path | None) -> ModelChoice:
     """What a user typed or the settings hold, as a choice: an embedded model's id stays a str."""
-    from engine.api import embedded_model_ids
 
     if text is None or str(text) == "":
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
+from engine.api import default_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ class Screenshotter(QObject):
 
     def _open_settings(self) -> None:
         from desktop.settings_dialog import SettingsDialog
-        from engine.api import default_models_dir
 
         self.dialog = SettingsDialog(self.window.client, self.window.prefs, default_models_dir(), self.window)
         self.dialog.show()

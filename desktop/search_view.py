@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QListW
                                QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from desktop.message_widgets import time_label
+from engine.api import readable
 
 PAGE_SIZE = 10
 
@@ -113,6 +114,5 @@ class SearchView(QWidget):
 
 def _readable(hit) -> str:
     """A recalled call as its reply or function, not the JSON the model wrote."""
-    from engine.api import readable
 
     return readable(hit)

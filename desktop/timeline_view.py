@@ -10,11 +10,9 @@ from PySide6.QtWidgets import (QCheckBox, QGridLayout, QPushButton, QSplitter, Q
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.message_widgets import time_label
+from engine.events import MemoryKind, label
 
-KIND_LABELS = {
-    "message_stored": "stored", "evicted": "evicted", "summarised": "summarised", "core_edit": "core edit",
-    "archival_insert": "archival insert", "search": "search", "page_in": "page-in",
-}
+KIND_LABELS = {kind: label(kind) for kind in MemoryKind}
 PAGE = 200
 
 
@@ -51,8 +49,8 @@ class TimelineView(QWidget):
         filters.setHorizontalSpacing(12)
         filters.setVerticalSpacing(2)
         self.filters: dict[str, QCheckBox] = {}
-        for n, (kind, label) in enumerate(KIND_LABELS.items()):
-            box = QCheckBox(label, self)
+        for n, (kind, text) in enumerate(KIND_LABELS.items()):
+            box = QCheckBox(text, self)
             box.setChecked(kind != "message_stored")
             box.setObjectName(f"filter_{kind}")
             box.toggled.connect(self.refresh)

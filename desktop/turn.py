@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.message_widgets import STEP_LABELS
+from engine.api import CancelFlag
+from engine.events import (Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, MemoryKind,
+                           TokenEvent, label)
 
 
 class TurnController(QObject):
@@ -24,15 +26,12 @@ class TurnController(QObject):
         self.client, self.chat = client, chat
         self.cancel = None
         self.done = None
-        self.memory_changed = False
         self.running = False
 
     def send(self, text: str, agent: str) -> bool:
-        from engine.api import CancelFlag
-
         if self.running:
             return False
-        self.running, self.memory_changed, self.done = True, False, None
+        self.running, self.done = True, None
         self.cancel = cancel = CancelFlag()
         bubble = self.chat.begin_turn(text)
         if not self.client.model_name:
@@ -51,8 +50,6 @@ class TurnController(QObject):
             self.cancel.set()
 
     def _on_event(self, event) -> None:
-        from engine.events import ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent
-
         bubble = self.chat.live
         if bubble is None:
             return
@@ -60,10 +57,9 @@ class TurnController(QObject):
             bubble.append_text(event.text)
         elif isinstance(event, FunctionCallEvent) and event.name != "send_message":
             bubble.steps.add_call(event.name, event.arguments)
-            bubble.set_placeholder(f"{STEP_LABELS.get(event.name, event.name)}…")
+            bubble.set_placeholder(f"{label(event.name, doing=True)}…")
         elif isinstance(event, FunctionResultEvent):
             bubble.steps.add_result(event.ok, event.result)
-            self.memory_changed = True
         elif isinstance(event, MemoryEvent):
             self._on_memory(bubble, event)
         elif isinstance(event, ContextEvent):
@@ -74,17 +70,16 @@ class TurnController(QObject):
             self._finish(bubble, event)
 
     def _on_memory(self, bubble, event) -> None:
-        if event.kind == "message_stored" and "message_id" in event.payload:
+        if event.kind == MemoryKind.MESSAGE_STORED and "message_id" in event.payload:
             user = self.chat.bubbles[-2] if len(self.chat.bubbles) >= 2 else None
             if user is not None and user.role == "user":
                 user.message_ids.add(event.payload["message_id"])
-        elif event.kind == "page_in" and event.payload.get("hits"):
-            bubble.steps.add_note("page_in", f"{len(event.payload['hits'])} found")
-        elif event.kind == "evicted":
-            bubble.steps.add_note("evicted", f"{len(event.payload.get('message_ids', []))} messages")
-        elif event.kind == "summarised":
-            bubble.steps.add_note("summarised")
-        self.memory_changed = True
+        elif event.kind == MemoryKind.PAGE_IN and event.payload.get("hits"):
+            bubble.steps.add_note(event.kind, f"{len(event.payload['hits'])} found")
+        elif event.kind == MemoryKind.EVICTED:
+            bubble.steps.add_note(event.kind, f"{len(event.payload.get('message_ids', []))} messages")
+        elif event.kind == MemoryKind.SUMMARISED:
+            bubble.steps.add_note(event.kind)
 
     def _finish(self, bubble, done) -> None:
         bubble.flush()
@@ -98,13 +93,11 @@ class TurnController(QObject):
         self.done = done
 
     def _on_done(self, _result) -> None:
-        from engine.api import Changes
-
         self.running = False
         self.chat.end_turn()
         self.finished.emit(self.done)
-        self.client.changed.emit(Changes(messages=True, timeline=True, core=self.memory_changed,
-                                         archival=self.memory_changed))
+        # The engine says what the turn changed: a plain reply redraws neither core nor archival views.
+        self.client.changed.emit(self.done.changes if self.done is not None else Changes(messages=True, timeline=True))
 
     def _on_failed(self, message: str) -> None:
         bubble = self.chat.live

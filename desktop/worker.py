@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+from engine.api import Engine
+from engine.errors import LlmosError
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,6 @@ class _Executor(QObject):
 
 
 def _describe(exc: Exception) -> str:
-    from engine.errors import LlmosError
-
     if isinstance(exc, LlmosError):
         return str(exc)
     log.error("engine call failed:\n%s", "".join(traceback.format_exception(exc)))
@@ -187,8 +187,6 @@ class EngineClient(QObject):
         """Open the memory, then load the model; ``opened`` comes as soon as the memory is usable."""
 
         def open_engine(_):
-            from engine.api import Engine
-
             kwargs = {"agent_settings": config.agent_settings} if config.agent_settings else {}
             if config.settings is not None:
                 kwargs["settings"] = config.settings

@@ -1,8 +1,69 @@
-"""What a turn reports while it runs: small frozen records the CLI and desktop consume."""
+"""What the engine reports: small frozen records the CLI, the server and the desktop consume.
+
+This module imports nothing from the runtime, so a front end can import the events, their
+kinds and labels, and :class:`Changes` without loading a model library.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MemoryKind(StrEnum):
+    """Every kind of memory event: the turn's :class:`MemoryEvent` and the timeline's rows."""
+
+    MESSAGE_STORED = "message_stored"
+    EVICTED = "evicted"
+    SUMMARISED = "summarised"
+    CORE_EDIT = "core_edit"
+    ARCHIVAL_INSERT = "archival_insert"
+    SEARCH = "search"
+    PAGE_IN = "page_in"
+
+
+@dataclass(frozen=True)
+class Label:
+    """How a memory event or a memory function is named: ``noun`` in a list of what happened,
+    ``doing`` while it runs."""
+
+    noun: str
+    doing: str
+
+
+LABELS: dict[str, Label] = {
+    MemoryKind.MESSAGE_STORED: Label("stored", "Storing the message"),
+    MemoryKind.EVICTED: Label("evicted", "Moving old messages out of the context window"),
+    MemoryKind.SUMMARISED: Label("summarised", "Summarising what scrolled out"),
+    MemoryKind.CORE_EDIT: Label("core edit", "Updating core memory"),
+    MemoryKind.ARCHIVAL_INSERT: Label("archival insert", "Saving to archival memory"),
+    MemoryKind.SEARCH: Label("search", "Searching memory"),
+    MemoryKind.PAGE_IN: Label("page-in", "Recalling related memories"),
+    "conversation_search": Label("conversation search", "Searching the conversation"),
+    "conversation_search_date": Label("date search", "Searching the conversation by date"),
+    "archival_memory_search": Label("archival search", "Searching archival memory"),
+    "archival_memory_insert": Label("archival insert", "Saving to archival memory"),
+    "core_memory_append": Label("core edit", "Updating core memory"),
+    "core_memory_replace": Label("core edit", "Updating core memory"),
+    "send_message": Label("reply", "Replying"),
+}
+
+
+def label(name: str, doing: bool = False) -> str:
+    """The label of an event kind or a function name (the name itself when it has none)."""
+    found = LABELS.get(name)
+    return name if found is None else (found.doing if doing else found.noun)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an engine call changed, so each view redraws only what it shows."""
+
+    messages: bool = False
+    core: bool = False
+    archival: bool = False
+    agents: bool = False
+    timeline: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,9 +94,9 @@ class FunctionResultEvent:
 
 @dataclass(frozen=True)
 class MemoryEvent:
-    """Memory changed or was read: stored, evicted, summarised, core_edit, page_in, ..."""
+    """Memory changed or was read (see :class:`MemoryKind`)."""
 
-    kind: str
+    kind: MemoryKind
     payload: dict = field(default_factory=dict)
 
 
@@ -61,6 +122,8 @@ class DoneEvent:
     generated_tokens: int
     tokens_per_second: float
     total_ms: float
+    changes: Changes = Changes(messages=True, timeline=True)
+    """What the turn changed: its messages always; core memory or archival memory when an edit landed."""
 
 
 TurnEvent = TokenEvent | FunctionCallEvent | FunctionResultEvent | MemoryEvent | ContextEvent | DoneEvent

@@ -20,16 +20,16 @@ from engine.agent.eviction import Summariser, evict
 from engine.agent.function_schema import describe
 from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs
 from engine.agent.message_stream import MessageStream, drawable
-from engine.agent.page_in import core_lines_for, page_in
+from engine.agent.page_in import core_lines_for, page_in, quoted_core_lines
 from engine.agent.settings import AgentSettings
 from engine.agent.step_plan import StepGrammars, allowed_functions
 from engine.context.compiler import ContextCompiler, ContextParts
-from engine.context.queue import Pressure, pressure
+from engine.context.queue import WARN_FRACTION, Pressure, pressure
 from engine.context.segments import Segment, tokens_by_kind, total_tokens
 from engine.context.state import ContextState, ContextStateStore
 from engine.crash_points import crash_point
-from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
-                           TokenEvent, TurnEvent)
+from engine.events import (Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
+                           MemoryKind, TokenEvent, TurnEvent)
 from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,20 @@ class AgentLoop:
 
     def turn(self, agent_id: int, text: str, cancel: CancelFlag | None = None,
              name: str | None = None, created_at: datetime | None = None) -> Iterator[TurnEvent]:
+        """The turn's events; its DoneEvent says what the turn changed, from the memory events it made."""
+        kinds = set()
+        for event in self._turn(agent_id, text, cancel, name, created_at):
+            if isinstance(event, MemoryEvent):
+                kinds.add(event.kind)
+            elif isinstance(event, DoneEvent):
+                event = replace(event, changes=Changes(messages=True, timeline=True, core=MemoryKind.CORE_EDIT in kinds,
+                                                       archival=MemoryKind.ARCHIVAL_INSERT in kinds))
+            yield event
+
+    def _turn(self, agent_id: int, text: str, cancel: CancelFlag | None, name: str | None,
+              created_at: datetime | None) -> Iterator[TurnEvent]:
         message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
-        yield MemoryEvent("message_stored", {"message_id": message.id, "role": "user"})
+        yield MemoryEvent(MemoryKind.MESSAGE_STORED, {"message_id": message.id, "role": "user"})
         self._start_queue(agent_id, message.id)
         yield from self.page_in_for(agent_id, text, message.id)
         reply, done, stats = "", [], GenerationStats()
@@ -107,7 +119,7 @@ class AgentLoop:
         core_lines = core_lines_for(self.store, agent_id, query)
         recalled = "\n".join(part for part in (paged.text, core_lines) if part)
         self.states.set(agent_id, replace(self.states.get(agent_id), recalled=recalled))
-        yield MemoryEvent("page_in", {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
+        yield MemoryEvent(MemoryKind.PAGE_IN, {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
 
     def _start_queue(self, agent_id: int, message_id: int) -> None:
         if self.states.get(agent_id).queue_start_id == 0:
@@ -193,8 +205,8 @@ class AgentLoop:
             return
         crash_point("eviction")
         self.states.set(agent_id, eviction.state)
-        yield MemoryEvent("evicted", {"message_ids": list(eviction.evicted_ids), "tokens": eviction.evicted_tokens})
-        yield MemoryEvent("summarised", {"summary": eviction.state.summary, "method": eviction.summary_method})
+        yield MemoryEvent(MemoryKind.EVICTED, {"message_ids": list(eviction.evicted_ids), "tokens": eviction.evicted_tokens})
+        yield MemoryEvent(MemoryKind.SUMMARISED, {"summary": eviction.state.summary, "method": eviction.summary_method})
 
     # -- one model step ---------------------------------------------------------------------------
 
@@ -227,7 +239,8 @@ class AgentLoop:
         yield FunctionCallEvent(call.name, call.arguments, step)
         if call.name == SEND_MESSAGE:
             return call, True, drawable(call.arguments["message"])
-        result = dispatch(call, self.specs, FunctionContext(self.store, agent_id))
+        closest = quoted_core_lines(self.states.get(agent_id).recalled)
+        result = dispatch(call, self.specs, FunctionContext(self.store, agent_id, closest_core_lines=closest))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
         # An edit's reply stands once the edit has landed; a failed edit goes round again.
         return call, result.ok, drawable(call.reply) if result.ok and call.reply else None
@@ -242,14 +255,23 @@ class AgentLoop:
     def _record_result(self, agent_id: int, name: str, ok: bool, text: str, step: int) -> Iterator[TurnEvent]:
         self.store.recall.append(agent_id, "function", text, name=name)
         yield FunctionResultEvent(name, ok, text, step)
-        if ok and name.startswith(("core_memory", "archival_memory_insert")):
-            yield MemoryEvent("core_edit" if name.startswith("core") else "archival_insert", {"function": name})
+        if ok and name.startswith(("core_memory", "archival_memory_insert")) and _changed(text):
+            kind = MemoryKind.CORE_EDIT if name.startswith("core") else MemoryKind.ARCHIVAL_INSERT
+            yield MemoryEvent(kind, {"function": name})
 
     def _context_event(self, segments: list[Segment], sync) -> ContextEvent:
         return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
-                            int(0.7 * self.budget),
+                            int(WARN_FRACTION * self.budget),
                             evaluated_tokens=getattr(sync, "evaluated", 0), reused_tokens=getattr(sync, "reused", 0),
                             prompt_ms=getattr(sync, "ms", 0.0))
+
+
+def _changed(result: str) -> bool:
+    """Whether an edit's result says memory changed (not "unchanged", nor a skipped duplicate)."""
+    try:
+        return json.loads(result).get("status") == "ok"
+    except (ValueError, AttributeError):
+        return False
 
 
 def _merge(total: GenerationStats, step: GenerationStats) -> None:

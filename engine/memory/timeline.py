@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from engine.events import MemoryKind
 from engine.memory.db import Database
 from engine.memory.types import Event
 
-MESSAGE_STORED = "message_stored"
-EVICTED = "evicted"
-SUMMARISED = "summarised"
-CORE_EDIT = "core_edit"
-ARCHIVAL_INSERT = "archival_insert"
-SEARCH = "search"
-PAGE_IN = "page_in"
-KINDS = (MESSAGE_STORED, EVICTED, SUMMARISED, CORE_EDIT, ARCHIVAL_INSERT, SEARCH, PAGE_IN)
+MESSAGE_STORED, EVICTED, SUMMARISED = MemoryKind.MESSAGE_STORED, MemoryKind.EVICTED, MemoryKind.SUMMARISED
+CORE_EDIT, ARCHIVAL_INSERT, SEARCH, PAGE_IN = (MemoryKind.CORE_EDIT, MemoryKind.ARCHIVAL_INSERT, MemoryKind.SEARCH,
+                                               MemoryKind.PAGE_IN)
+KINDS = tuple(MemoryKind)
 
 
 class Timeline:

@@ -83,3 +83,12 @@ def test_a_turn_whose_every_call_is_cut_off_still_ends_with_a_reply_and_keeps_th
     assert [m.name for m in stored if m.role == "function"] == ["error", "error", "error"]
     from engine.api import read_call
     assert read_call(stored[-1]) == ("send_message", {"message": done.reply})
+
+
+def test_the_turn_says_what_it_changed_and_a_plain_reply_changes_no_memory(make_engine):
+    engine = make_engine(replace(FAST_TURNS, max_steps=1))
+    events = _run(engine, "Tell me about the sea.")
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.changes.messages and done.changes.timeline
+    assert not done.changes.core and not done.changes.archival

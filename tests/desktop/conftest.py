@@ -74,8 +74,8 @@ def open_window(qtbot, shared_cache, embedder):
 
     opened = []
 
-    def open_(data_dir):
-        config = EngineConfig(data_dir, shared_cache, SMALL_WINDOW, FAST_TURNS, extra={"embedder": embedder})
+    def open_(data_dir, agent_settings=FAST_TURNS):
+        config = EngineConfig(data_dir, shared_cache, SMALL_WINDOW, agent_settings, extra={"embedder": embedder})
         window = MainWindow(config, prefs=ModelPrefs(n_ctx=1024), remember=False)
         qtbot.addWidget(window)
         window.show()
