@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from dataclasses import replace
+from typing import Iterable
 
 from engine.agent.settings import AgentSettings
 from engine.api import Engine
 from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
 from engine.errors import InputError
-from engine.events import DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent
+from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent,
+                           TurnEvent, label)
 from engine.runtime.model import CancelFlag
 
 QUIT_WORDS = {"/quit", "/exit", "/q"}
@@ -29,12 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="for scripts: print 'ack ID' once a message is stored durably, "
                              "'end' on a line of its own after the reply (a reply may span lines), "
                              "'refused: REASON' for a message that is not accepted")
+    parser.add_argument("--json", action="store_true",
+                        help="with --message: print one JSON object for the turn (reply, steps, context, seconds)")
     add_data_dir(parser)
     add_runtime_options(parser)
     parser.set_defaults(handler=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
+    if args.json and args.message is None:
+        raise InputError("--json needs --message: it reports one turn")
     agent_settings = replace(AgentSettings(), max_steps=max(1, args.max_steps),
                              summarise_with_model=args.summaries == "model")
     engine = Engine(args.data_dir, runtime_settings(args), agent_settings=agent_settings)
@@ -42,7 +50,10 @@ def run_chat(args: argparse.Namespace) -> int:
         with ProgressLine() as progress:
             engine.load_model(progress)
         if args.message is not None:
-            _answer(engine, args, args.message, CancelFlag())
+            if args.json:
+                print(json.dumps(turn_report(engine.send(args.message, agent=args.agent)), ensure_ascii=False))
+            else:
+                _answer(engine, args, args.message, CancelFlag())
             return 0
         return _interactive(engine, args)
     finally:
@@ -66,11 +77,33 @@ def _answer(engine: Engine, args: argparse.Namespace, text: str, cancel: CancelF
             sys.stdout.flush()
 
 
+def turn_report(events: Iterable[TurnEvent]) -> dict:
+    """What a turn did and cost, as one object: the reply, each call with its result, the first
+    step's window (how much of it the KV cache reused) and the wall time."""
+    start, steps, context, reply = time.perf_counter(), [], None, ""
+    for event in events:
+        if isinstance(event, ContextEvent) and context is None:
+            context = {"total_tokens": event.total_tokens, "evaluated_tokens": event.evaluated_tokens,
+                       "reused_tokens": event.reused_tokens, "prompt_ms": round(event.prompt_ms, 1)}
+        elif isinstance(event, FunctionCallEvent):
+            steps.append({"function": event.name, "arguments": event.arguments})
+        elif isinstance(event, FunctionResultEvent) and steps:
+            steps[-1].update(ok=event.ok, result=_decoded(event.result))
+        elif isinstance(event, DoneEvent):
+            reply = event.reply
+    return {"reply": reply, "steps": steps, "context": context,
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _decoded(result: str):
+    try:
+        return json.loads(result)
+    except ValueError:
+        return result
+
+
 def _call_line(event: FunctionCallEvent) -> str:
-    labels = {"conversation_search": "searching the conversation", "conversation_search_date": "searching by date",
-              "archival_memory_search": "searching archival memory", "archival_memory_insert": "saving to archival memory",
-              "core_memory_append": "updating core memory", "core_memory_replace": "updating core memory"}
-    return labels.get(event.name, event.name)
+    return label(event.name, doing=True).lower()
 
 
 def _interactive(engine: Engine, args: argparse.Namespace) -> int:
