@@ -16,9 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
+from engine.agent.call_parser import decode_call
 from engine.agent.settings import AgentSettings
+from engine.context.queue import WARN_FRACTION
 from engine.errors import InputError
-from engine.events import ContextEvent, DoneEvent, TurnEvent
+from engine.events import (LABELS, Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent,
+                           MemoryEvent, MemoryKind, TokenEvent, TurnEvent, label)
 from engine.memory.disk_errors import storage_errors
 from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
@@ -31,19 +34,15 @@ from engine.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "Engine", "MemoryStats", "Changes", "MemoryKind", "LABELS", "label",
+    "TurnEvent", "TokenEvent", "FunctionCallEvent", "FunctionResultEvent", "MemoryEvent", "ContextEvent", "DoneEvent",
+    "Agent", "BlockVersion", "CoreBlock", "Event", "Hit", "Message", "Page", "ModelEntry", "CancelFlag",
+    "RuntimeSettings", "AgentSettings", "embedded_model_ids", "read_call", "reply_in", "readable", "clean_text",
+]
+
 MAX_MESSAGE_CHARS = 2_000_000
 DEFAULT_BLOCK_LIMIT = 2000
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What an engine call changed, so each view redraws only what it shows."""
-
-    messages: bool = False
-    core: bool = False
-    archival: bool = False
-    agents: bool = False
-    timeline: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,6 +178,25 @@ class Engine:
                 if isinstance(event, DoneEvent):
                     self._after_turn(agent_id)
 
+    def observe(self, text: str, agent: str = "default", name: str | None = None,
+                created_at: datetime | None = None) -> Message:
+        """Store a message in the conversation without a reply (a replayed or imported chat); the
+        window is kept in bounds as in a turn."""
+        with storage_errors(self.data_dir):
+            return self.loop.observe(self.agent(agent).id, clean_text(text), name=name, created_at=created_at)
+
+    def catch_up_indexes(self) -> None:
+        """Embed what is waiting and rebuild the full-text index now, rather than off the hot path
+        as the app does (a replay asks its questions right after)."""
+        self.store.embed_pending()
+        self.store.recall.fts.wait()
+        self.store.recall.fts.rebuild()
+
+    def recall(self, query: str, agent: str = "default", k: int = 10, now: datetime | None = None,
+               tiers: tuple[str, ...] = ("recall", "archival")) -> list[Hit]:
+        """What page-in finds for ``query``, best first (``now``: when it is asked, for time phrases)."""
+        return list(self.store.retriever.search(self.agent(agent).id, query, k=k, tiers=tiers, now=now))
+
     def _restore_once(self, agent_id: int) -> None:
         """Load the KV state saved after this agent's last turn, once per process.
 
@@ -223,7 +241,7 @@ class Engine:
 
         segments = self.loop.compile(self.agent(agent).id)
         return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
-                            int(0.7 * self.loop.budget))
+                            int(WARN_FRACTION * self.loop.budget))
 
     # -- memory -----------------------------------------------------------------------------------
 
@@ -303,13 +321,7 @@ def _reply_of(value: dict) -> str | None:
 
 def _decoded_call(role: str | None, content: str) -> dict | None:
     """The decoded call object of an assistant message, or None when it holds none."""
-    if role != "assistant":
-        return None
-    try:
-        value = json.loads(content, strict=False)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) and isinstance(value.get("function"), str) else None
+    return decode_call(content) if role == "assistant" else None
 
 
 def readable(message: Message | Hit) -> str:

@@ -31,16 +31,26 @@ class CallError:
     raw: str
 
 
+def decode_call(text: str) -> dict | None:
+    """The call object ``{"function": NAME, ...}`` that ``text`` holds, or None.
+
+    The one place call JSON is decoded. Strings are read leniently (``strict=False``): a
+    byte-fallback token can slip a raw control character past llama.cpp's grammar.
+    """
+    try:
+        value = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("function"), str) else None
+
+
 def parse_call(text: str, specs: dict[str, FunctionSpec]) -> FunctionCall | CallError:
     """Parse and validate one call against ``specs`` (name -> spec)."""
     if len(text) > MAX_CALL_CHARS:
         return CallError(f"the call is too long ({len(text)} characters)", text[:200])
-    try:
-        value = json.loads(text, strict=False)
-    except (ValueError, RecursionError) as exc:
-        return CallError(f"the output is not valid JSON ({_short(exc)})", text[:200])
-    if not isinstance(value, dict) or not isinstance(value.get("function"), str):
-        return CallError('expected an object {"function": NAME, "arguments": {...}}', text[:200])
+    value = decode_call(text)
+    if value is None:
+        return CallError(_not_a_call(text), text[:200])
     name = value["function"]
     if name not in specs:
         return CallError(f"unknown function {name[:80]!r}; known: {', '.join(specs)}", text[:200])
@@ -85,6 +95,14 @@ def _type_problem(value, prop: dict) -> str:
     elif kind == "number" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
         return "must be a number"
     return ""
+
+
+def _not_a_call(text: str) -> str:
+    try:
+        json.loads(text, strict=False)
+    except (ValueError, RecursionError) as exc:
+        return f"the output is not valid JSON ({_short(exc)})"
+    return 'expected an object {"function": NAME, "arguments": {...}}'
 
 
 def _short(exc: Exception) -> str:

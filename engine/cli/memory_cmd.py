@@ -44,27 +44,26 @@ def _command(commands, name: str, help_text: str, handler) -> argparse.ArgumentP
 
 @contextmanager
 def _opened(args: argparse.Namespace):
-    from engine.memory.disk_errors import storage_errors
-    from engine.memory.store import MemoryStore
+    """The engine on the data folder (memory only: no model is loaded) and the agent's name."""
+    from engine.api import Engine
 
-    store = MemoryStore.open(args.data_dir or default_data_dir())
+    engine = Engine(args.data_dir or default_data_dir())
     try:
-        with storage_errors(store.data_dir):
-            agent = store.agents.ensure_default() if args.agent == "default" else store.agents.get_by_name(args.agent)
-            yield store, agent
+        engine.agent(args.agent)  # an unknown agent is a one-line error before anything else
+        yield engine, args.agent
     finally:
-        store.close()
+        engine.close()
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _opened(args) as (store, agent):
-        blocks = store.core.blocks(agent.id)
-        counts = {"messages": store.recall.count(agent.id), "passages": store.archival.count(agent.id)}
+    with _opened(args) as (engine, agent):
+        blocks, stats = engine.core_blocks(agent), engine.stats(agent)
+        counts = {"messages": stats.messages, "passages": stats.passages}
+        name = engine.agent(agent).name
         if args.json:
-            print(json.dumps({"agent": agent.name, "counts": counts,
-                              "results": [asdict(b) for b in blocks]}, default=str))
+            print(json.dumps({"agent": name, "counts": counts, "results": [asdict(b) for b in blocks]}, default=str))
             return 0
-        print(f"Agent {agent.name}: {counts['messages']} messages, {counts['passages']} passages")
+        print(f"Agent {name}: {counts['messages']} messages, {counts['passages']} passages")
         for block in blocks:
             print(f"\n[{block.label}] {len(block.value)}/{block.limit} characters, version {block.version}")
             print(block.value)
@@ -72,12 +71,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    with _opened(args) as (store, agent):
-        pages = []
-        if args.tier in ("recall", "all"):
-            pages.append(store.recall.search_text(agent.id, args.query, args.page, args.page_size))
-        if args.tier in ("archival", "all"):
-            pages.append(store.archival.search(agent.id, args.query, args.page, args.page_size))
+    with _opened(args) as (engine, agent):
+        tiers = ("recall", "archival") if args.tier == "all" else (args.tier,)
+        pages = [engine.search(args.query, tier, agent, args.page, args.page_size) for tier in tiers]
         hits = sorted((hit for page in pages for hit in page.items), key=lambda h: -h.score) \
             if len(pages) > 1 else list(pages[0].items)
         total = sum(page.total for page in pages)
@@ -94,9 +90,8 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    with _opened(args) as (store, agent):
-        kinds = (args.kind,) if args.kind else None
-        events = store.timeline.query(agent.id, kinds=kinds, limit=args.limit, newest_first=True)
+    with _opened(args) as (engine, agent):
+        events = engine.timeline(agent, kinds=(args.kind,) if args.kind else None, limit=args.limit)
         if args.json:
             print(json.dumps({"results": [asdict(e) for e in events]}, default=str))
             return 0
@@ -106,18 +101,15 @@ def _timeline(args: argparse.Namespace) -> int:
 
 
 def _insert(args: argparse.Namespace) -> int:
-    with _opened(args) as (store, agent):
-        passage = store.archival.insert(agent.id, args.text, source="cli")
+    with _opened(args) as (engine, agent):
+        passage = engine.insert_passage(args.text, agent, source="cli")
         print(f"stored passage #{passage.id}")
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
-    from engine.memory.importer import import_files
-
-    with _opened(args) as (store, agent), ProgressLine() as progress:
-        report = import_files(store.archival, agent.id, args.paths,
-                              lambda done, total: progress("Importing", done, total))
+    with _opened(args) as (engine, agent), ProgressLine() as progress:
+        report = engine.import_files(args.paths, agent, lambda done, total: progress("Importing", done, total))
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(f"imported {report.passages} passages from {report.files} files")

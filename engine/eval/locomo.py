@@ -90,22 +90,20 @@ def turn_text(turn: dict) -> str:
     return text
 
 
-def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[int, dict[int, str]]:
-    """Live the conversation as a fresh agent; return the agent id and message id -> dia_id."""
-    agent = engine.create_agent(agent_name)
-    loop, id_to_dia = engine.loop, {}
+def ingest_conversation(engine, sample: dict, agent_name: str) -> tuple[str, dict[int, str]]:
+    """Live the conversation as a fresh agent; return the agent's name and message id -> dia_id."""
+    engine.create_agent(agent_name)
+    id_to_dia = {}
     for session_time, turns in sessions(sample["conversation"]):
         for offset, turn in enumerate(turns):
             text = turn_text(turn)
             if not text.strip():
                 continue
             at = session_time.replace(second=min(59, offset))
-            message = loop.observe(agent.id, text, name=str(turn.get("speaker") or ""), created_at=at)
+            message = engine.observe(text, agent_name, name=str(turn.get("speaker") or ""), created_at=at)
             id_to_dia[message.id] = clean_dia_id(str(turn.get("dia_id", "")))
-    engine.store.embed_pending()
-    engine.store.recall.fts.wait()
-    engine.store.recall.fts.rebuild()  # the app rebuilds off the hot path; questions come later
-    return agent.id, id_to_dia
+    engine.catch_up_indexes()
+    return agent_name, id_to_dia
 
 
 def asked_time(sample: dict) -> datetime:
@@ -121,14 +119,14 @@ def questions(sample: dict) -> Iterator[tuple[str, dict, set[str]]]:
             yield category, qa, evidence
 
 
-def score_questions(engine, agent_id: int, id_to_dia: dict[int, str], sample: dict, ks: tuple[int, ...],
+def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict, ks: tuple[int, ...],
                     answers: dict[str, AnswerTally] | None = None, answer_k: int = 10) -> dict[str, Tally]:
     """Recall@k by category of what the page-in search ranks for each question; with
     ``answers``, the model also answers from the top ``answer_k`` hits."""
     by_cat = {c: Tally(ks) for c in CATEGORIES}
     asked_at = asked_time(sample)
     for category, qa, evidence in questions(sample):
-        hits = engine.store.retriever.search(agent_id, qa["question"], k=max(ks), tiers=("recall",), now=asked_at)
+        hits = engine.recall(qa["question"], agent, k=max(ks), now=asked_at, tiers=("recall",))
         ranked = [id_to_dia.get(h.id, "") for h in hits if h.tier == "recall"]
         by_cat[category].add(ranked, evidence)
         if answers is not None:
@@ -141,9 +139,9 @@ def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: C
                           answers: dict[str, AnswerTally] | None = None) -> dict:
     """Ingest one conversation into a fresh agent, then score every question of categories 1-4."""
     name = f"locomo-{sample['sample_id']}-{int(time.time() * 1000)}"
-    agent_id, id_to_dia = ingest_conversation(engine, sample, name)
+    agent, id_to_dia = ingest_conversation(engine, sample, name)
     progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
-    by_cat = score_questions(engine, agent_id, id_to_dia, sample, ks, answers)
+    by_cat = score_questions(engine, agent, id_to_dia, sample, ks, answers)
     engine.delete_agent(name)
     return by_cat
 

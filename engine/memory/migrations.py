@@ -11,9 +11,11 @@ from typing import Callable
 
 import duckdb
 
+from engine.memory.embeddings import DIM
+
 log = logging.getLogger(__name__)
 
-EMBEDDING_DIM = 384
+EMBEDDING_DIM = DIM  # one width for the schema and the embedding model
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: list[Migration] = []

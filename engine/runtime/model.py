@@ -251,15 +251,6 @@ def _with_sequences(llama, n_seq_max: int):
     return llama
 
 
-def parse_json_output(text: str):
-    """Parse grammar-constrained output.
-
-    Byte-fallback tokens can slip a raw control character into a JSON string past llama.cpp's
-    grammar, so strings are parsed leniently (``strict=False``); anything else must be JSON.
-    """
-    return json.loads(text, strict=False)
-
-
 class _StopStrings:
     """Holds back text that may be the start of a stop string, and cuts at one."""
 

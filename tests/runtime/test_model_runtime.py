@@ -1,9 +1,11 @@
 """The model runtime on the real embedded Gemma 3 270M."""
 
+import json
+
 import pytest
 
 from engine.runtime.chat_format import GEMMA_FORMAT
-from engine.runtime.model import GREEDY, CancelFlag, GenerationStats, SamplingParams, parse_json_output
+from engine.runtime.model import GREEDY, CancelFlag, GenerationStats, SamplingParams
 
 
 def _prompt(runtime, text: str) -> list[int]:
@@ -69,7 +71,7 @@ def test_grammar_output_always_parses_as_json_matching_its_schema(runtime, schem
     grammar = runtime.grammar_for_schema(schema)
     text = runtime.generate_text(_prompt(runtime, seed_prompt), max_tokens=400,
                                  sampling=SamplingParams(temperature=1.0), grammar=grammar)
-    value = parse_json_output(text)
+    value = json.loads(text, strict=False)  # lenient strings, as the call parser reads them
     assert set(value) == set(schema["required"])
     for key, spec in schema["properties"].items():
         _assert_matches(value[key], spec)
