@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.runtime.kv_ops import SequenceCache  # noqa: E402
 from engine.runtime.kv_pager import DEFAULT_MODE, DEFAULT_WINDOW, KVPager, TokenSegment  # noqa: E402
+from engine.runtime.kv_state import shared_prefix  # noqa: E402
 from engine.runtime.model import GREEDY, ModelRuntime  # noqa: E402
 from engine.runtime.settings import RuntimeSettings  # noqa: E402
 
@@ -118,15 +119,6 @@ def record_tokens(runtime: ModelRuntime, tokens) -> None:
     llama.n_tokens = n
 
 
-def common_prefix(a, b) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def run_way(runtime: ModelRuntime, name: str, turns: list[Turn], gen: tuple[int, ...], state_dir: Path,
             window: int) -> tuple[Way, KVPager | None]:
     cache = SequenceCache(runtime.llama)
@@ -140,7 +132,7 @@ def run_way(runtime: ModelRuntime, name: str, turns: list[Turn], gen: tuple[int,
         if pager is not None:
             evaluated = pager.sync((*turn.segments, TokenSegment("generation", gen))).evaluated
         else:
-            keep = 0 if name == "naive" else common_prefix(runtime.llama.input_ids[:runtime.llama.n_tokens], prompt)
+            keep = 0 if name == "naive" else shared_prefix(runtime.llama.input_ids[:runtime.llama.n_tokens], prompt)
             cache.drop(keep) if keep else reset(runtime, cache)
             cache.evaluate_at(prompt[keep:], keep)
             evaluated = len(prompt) - keep
@@ -149,7 +141,7 @@ def run_way(runtime: ModelRuntime, name: str, turns: list[Turn], gen: tuple[int,
         choices = (int(logits.argmax()), *cache.evaluate_choosing_at(turn.reply, len(prompt)))
         record_tokens(runtime, prompt + turn.reply)
         kind = "first" if not previous else turn.kind
-        way.records.append(Record(kind, evaluated, prompt_ms, len(prompt) - common_prefix(previous, prompt), choices))
+        way.records.append(Record(kind, evaluated, prompt_ms, len(prompt) - shared_prefix(previous, prompt), choices))
         previous = prompt + turn.reply
         log.info("%-6s %-6s evaluated %5d  prompt %8.1f ms", name, turn.kind, evaluated, prompt_ms)
     cache.close()

@@ -10,6 +10,7 @@ the saved tokens reuses the cells up to where they differ, and the pager evaluat
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import struct
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Sequence
 
 from engine.crash_points import crash_point
 
@@ -116,33 +117,27 @@ class KVStateStore:
     def _tokens_of(self, path: Path) -> tuple[int, ...]:
         """The tokens a file holds, read without its cells."""
         with path.open("rb") as handle:
-            header = self._header(handle.read(len(MAGIC) + 4), handle)
-            data = handle.read(4 * header["n_tokens"])
-        if len(data) != 4 * header["n_tokens"]:
-            raise ValueError("state bytes are truncated or altered")
-        return tuple(array("i", data))
+            return self._header_and_tokens(handle)[1]
 
-    def _header(self, start: bytes, handle) -> dict:
+    def _header_and_tokens(self, handle: BinaryIO) -> tuple[dict, tuple[int, ...]]:
+        """Read a file's header and tokens from its start; the cells are what follows."""
+        start = handle.read(len(MAGIC) + 4)
         if not start.startswith(MAGIC):
             raise ValueError("not a KV state file of this version")
         (size,) = struct.unpack_from("<I", start, len(MAGIC))
         header = json.loads(handle.read(size))
         if header["fingerprint"] != self.fingerprint:
             raise ValueError("saved for another model file")
-        return header
+        data = handle.read(4 * header["n_tokens"])
+        if len(data) != 4 * header["n_tokens"]:
+            raise ValueError("state bytes are truncated or altered")
+        return header, tuple(array("i", data))
 
     def _checked(self, data: bytes) -> tuple[tuple[int, ...], bytes]:
-        if not data.startswith(MAGIC):
-            raise ValueError("not a KV state file of this version")
-        (size,) = struct.unpack_from("<I", data, len(MAGIC))
-        start = len(MAGIC) + 4
-        header = json.loads(data[start:start + size])
-        if header["fingerprint"] != self.fingerprint:
-            raise ValueError("saved for another model file")
-        cells_at = start + size + 4 * header["n_tokens"]
-        tokens = tuple(array("i", data[start + size:cells_at]))
-        blob = data[cells_at:]
-        if len(tokens) != header["n_tokens"] or header["tokens_sha256"] != tokens_digest(tokens):
+        handle = io.BytesIO(data)
+        header, tokens = self._header_and_tokens(handle)
+        blob = handle.read()
+        if header["tokens_sha256"] != tokens_digest(tokens):
             raise ValueError("state bytes are truncated or altered")
         if header["state_bytes"] != len(blob) or header["state_sha256"] != hashlib.sha256(blob).hexdigest():
             raise ValueError("state bytes are truncated or altered")
