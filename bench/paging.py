@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.runtime.kv_ops import SequenceCache  # noqa: E402
-from engine.runtime.kv_pager import DEFAULT_MODE, DEFAULT_WINDOW, KVPager, TokenSegment  # noqa: E402
+from engine.runtime.kv_pager import DEFAULT_WINDOW, KVPager, TokenSegment  # noqa: E402
 from engine.runtime.kv_state import shared_prefix  # noqa: E402
 from engine.runtime.model import GREEDY, ModelRuntime  # noqa: E402
-from engine.runtime.settings import RuntimeSettings  # noqa: E402
+from engine.runtime.settings import DEFAULT_PAGING_MODE, RuntimeSettings  # noqa: E402
 
 log = logging.getLogger("bench.paging")
 
@@ -259,10 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     conversation = script(runtime, n_ctx, turns, edits)
     ways, pagers = {}, {}
     with tempfile.TemporaryDirectory() as state_dir:
-        chosen = set(args.ways.split(",")) | {"prefix", "exact", DEFAULT_MODE}
+        chosen = set(args.ways.split(",")) | {"prefix", "exact", DEFAULT_PAGING_MODE}
         for name in [w for w in WAYS if w in chosen]:
             ways[name], pagers[name] = run_way(runtime, name, conversation, gen, Path(state_dir), args.window)
-        resume = resume_times(runtime, pagers[DEFAULT_MODE], conversation[-1], gen)
+        resume = resume_times(runtime, pagers[DEFAULT_PAGING_MODE], conversation[-1], gen)
     runtime.close()
     result = report(ways, resume, n_ctx, turns, args.window)
     result["model"] = Path(settings.model_path).name
@@ -296,13 +296,13 @@ def model_file(choice: str | None) -> str:
 
 
 def report(ways: dict[str, Way], resume: dict, n_ctx: int, turns: int, window: int) -> dict:
-    ours, prefix = ways[DEFAULT_MODE], ways["prefix"]
+    ours, prefix = ways[DEFAULT_PAGING_MODE], ways["prefix"]
     steady = [r.evaluated / r.new_tokens for r in ours.records if r.kind == "steady" and r.new_tokens]
     return {
         "n_ctx": n_ctx, "turns": turns, "window": window,
         "ways": {name: figures(way) for name, way in ways.items()},
         "resume": resume,
-        "default_mode": DEFAULT_MODE,
+        "default_mode": DEFAULT_PAGING_MODE,
         "ratios": {
             "evict_prompt_ms_vs_prefix": round(median_of(ours, "evict", "prompt_ms") / median_of(prefix, "evict", "prompt_ms"), 3),
             "edit_prompt_ms_vs_prefix": round(median_of(ours, "edit", "prompt_ms") / median_of(prefix, "edit", "prompt_ms"), 3),

@@ -19,6 +19,8 @@ def has_display() -> bool:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    from engine.api import PAGING_MODES
+
     parser = argparse.ArgumentParser(prog="llmos-desktop", description="llmos: a chat whose model remembers")
     parser.add_argument("--data-dir", type=Path, default=None, help="where memory lives")
     parser.add_argument("--model", default=None,
@@ -26,6 +28,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--n-ctx", type=int, default=None, help="context window in tokens")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     parser.add_argument("--gpu-layers", type=int, default=None, help="layers to offload to the GPU (-1: all)")
+    parser.add_argument("--paging", choices=PAGING_MODES, default=None,
+                        help="how the KV cache follows a changed window (default: the saved choice)")
     parser.add_argument("--screenshot", type=Path, default=None, help="save a view as PNG and exit")
     parser.add_argument("--view", choices=("chat", "memory", "timeline", "settings"), default="chat",
                         help="which view --screenshot shows")
@@ -71,7 +75,7 @@ def run_app(argv: list[str]) -> int:
     app.setOrganizationName("llmos")
     prefs = _with_overrides(load_model_prefs(settings_store()), args)
     screenshot = args.screenshot is not None
-    window = MainWindow(EngineConfig(args.data_dir, settings=prefs.runtime_settings(), paging_mode=prefs.paging_mode),
+    window = MainWindow(EngineConfig(args.data_dir, settings=prefs.runtime_settings()),
                         prefs=prefs, remember=not screenshot)
     if screenshot:
         from desktop.screenshot import Screenshotter
@@ -90,7 +94,8 @@ def _with_overrides(prefs, args: argparse.Namespace):
     from desktop.prefs import model_choice
 
     changes = {k: v for k, v in (("model_path", model_choice(args.model)), ("n_ctx", args.n_ctx),
-                                 ("n_threads", args.threads), ("n_gpu_layers", args.gpu_layers)) if v is not None}
+                                 ("n_threads", args.threads), ("n_gpu_layers", args.gpu_layers),
+                                 ("paging_mode", args.paging)) if v is not None}
     return replace(prefs, **changes)
 
 

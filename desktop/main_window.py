@@ -50,8 +50,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_geometry()
         self.config = EngineConfig(config.data_dir, config.cache_dir, config.settings or self.prefs.runtime_settings(),
-                                   config.agent_settings, config.paging_mode if config.settings else self.prefs.paging_mode,
-                                   config.extra)
+                                   config.agent_settings, config.extra)
 
     def start(self) -> None:
         """Open the engine after the window is on screen, so the window never waits for it."""
@@ -283,11 +282,11 @@ class MainWindow(QMainWindow):
         save_model_prefs(self.store, prefs)
         self.turns.stop()
         self.config = EngineConfig(self.config.data_dir, self.config.cache_dir, prefs.runtime_settings(),
-                                   self.config.agent_settings, prefs.paging_mode, self.config.extra)
+                                   self.config.agent_settings, self.config.extra)
         self.load_bar.show()
         self.load_bar.setRange(0, 0)
         self.model_label.setText("Reloading the model…")
-        self.client.reconfigure(self.config.settings, prefs.paging_mode)
+        self.client.reconfigure(self.config.settings)
 
     # -- window state ---------------------------------------------------------------------------
 

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from engine.api import RuntimeSettings, embedded_model_ids
-
-PAGING_MODES = ("fast", "exact")
+from engine.api import DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings, embedded_model_ids
 
 
 ModelChoice = str | Path | None
@@ -23,11 +21,11 @@ class ModelPrefs:
     n_ctx: int = 4096
     n_threads: int = 0  # 0: one per core
     n_gpu_layers: int = 0
-    paging_mode: str = "fast"
+    paging_mode: str = DEFAULT_PAGING_MODE
 
-    def runtime_settings(self):
+    def runtime_settings(self) -> RuntimeSettings:
         return RuntimeSettings(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or None,
-                               n_gpu_layers=self.n_gpu_layers)
+                               n_gpu_layers=self.n_gpu_layers, paging_mode=self.paging_mode)
 
 
 def settings_store() -> QSettings:
@@ -43,12 +41,13 @@ def model_choice(text: str | Path | None) -> ModelChoice:
 
 
 def load_model_prefs(store: QSettings) -> ModelPrefs:
+    """What was saved; a paging mode this version does not know (an older or newer app's) falls back to the default."""
     embedded = str(store.value("model/embedded", "") or "")
     path = str(store.value("model/path", "") or "")
-    mode = str(store.value("model/paging_mode", "fast"))
+    mode = str(store.value("model/paging_mode", DEFAULT_PAGING_MODE))
     return ModelPrefs(embedded or (Path(path) if path else None), _int(store.value("model/n_ctx"), 4096),
                       _int(store.value("model/threads"), 0), _int(store.value("model/gpu_layers"), 0),
-                      mode if mode in PAGING_MODES else "fast")
+                      mode if mode in PAGING_MODES else DEFAULT_PAGING_MODE)
 
 
 def save_model_prefs(store: QSettings, prefs: ModelPrefs) -> None:

@@ -10,7 +10,14 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from desktop.prefs import PAGING_MODES, ModelChoice, ModelPrefs
+from desktop.prefs import ModelChoice, ModelPrefs
+from engine.api import PAGING_MODES
+
+PAGING_DESCRIPTIONS = {
+    "fast": "fast (shift the KV cache, re-evaluate only what changed)",
+    "window": "window (as fast, and re-evaluate a few tokens after each change)",
+    "exact": "exact (re-evaluate everything after the first change)",
+}
 
 
 def _size(n: int) -> str:
@@ -81,9 +88,9 @@ class SettingsDialog(QDialog):
         self.gpu_layers.setValue(prefs.n_gpu_layers)
         self.gpu_layers.setToolTip("0: CPU only; needs a llama.cpp build with GPU support")
         self.paging = QComboBox(self)
-        for mode, text in (("fast", "fast (shift the KV cache, re-evaluate only what changed)"),
-                           ("exact", "exact (re-evaluate everything after the first change)")):
-            self.paging.addItem(text, mode)
+        self.paging.setObjectName("pagingMode")
+        for mode in PAGING_MODES:
+            self.paging.addItem(PAGING_DESCRIPTIONS.get(mode, mode), mode)
         self.paging.setCurrentIndex(PAGING_MODES.index(prefs.paging_mode))
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)

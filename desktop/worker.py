@@ -85,7 +85,6 @@ class EngineConfig:
     cache_dir: Path | None = None
     settings: Any = None          # engine.api.RuntimeSettings
     agent_settings: Any = None    # engine.agent.settings.AgentSettings
-    paging_mode: str = "fast"
     extra: dict = field(default_factory=dict)
 
 
@@ -190,8 +189,7 @@ class EngineClient(QObject):
             kwargs = {"agent_settings": config.agent_settings} if config.agent_settings else {}
             if config.settings is not None:
                 kwargs["settings"] = config.settings
-            self.engine = Engine(config.data_dir, cache_dir=config.cache_dir,
-                                 paging_mode=config.paging_mode, **kwargs, **config.extra)
+            self.engine = Engine(config.data_dir, cache_dir=config.cache_dir, **kwargs, **config.extra)
             self.engine.agents()
             return self.engine
 
@@ -211,10 +209,10 @@ class EngineClient(QObject):
         self.op(load, ready, self.model_failed.emit)
         self.op(lambda engine: engine.warm_up(), failure=lambda message: log.warning("warm-up failed: %s", message))
 
-    def reconfigure(self, settings: Any, paging_mode: str) -> None:
-        """Close the model and load it again with new settings, in the background."""
+    def reconfigure(self, settings: Any) -> None:
+        """Close the model and load it again with new settings (engine.api.RuntimeSettings), in the background."""
         self.model_name = ""
-        self.op(lambda engine: engine.reconfigure(settings, paging_mode))
+        self.op(lambda engine: engine.reconfigure(settings))
         self.load_model()
 
     def close(self, timeout_ms: int = 30_000) -> None:

@@ -30,7 +30,7 @@ from engine.runtime.embedded_models import EMBEDDED_MODELS
 from engine.runtime.model import CancelFlag, ModelRuntime
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
-from engine.runtime.settings import RuntimeSettings
+from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ __all__ = [
     "Engine", "MemoryStats", "Changes", "MemoryKind", "LABELS", "label",
     "TurnEvent", "TokenEvent", "FunctionCallEvent", "FunctionResultEvent", "MemoryEvent", "ContextEvent", "DoneEvent",
     "Agent", "BlockVersion", "CoreBlock", "Event", "Hit", "Message", "Page", "ModelEntry", "CancelFlag",
-    "RuntimeSettings", "AgentSettings", "embedded_model_ids", "read_call", "reply_in", "readable", "clean_text",
+    "RuntimeSettings", "PAGING_MODES", "DEFAULT_PAGING_MODE", "AgentSettings", "embedded_model_ids",
+    "read_call", "reply_in", "readable", "clean_text",
 ]
 
 MAX_MESSAGE_CHARS = 2_000_000
@@ -58,10 +59,10 @@ class Engine:
 
     def __init__(self, data_dir: Path | None = None, settings: RuntimeSettings = RuntimeSettings(),
                  cache_dir: Path | None = None, agent_settings: AgentSettings = AgentSettings(),
-                 paging_mode: str = "fast", embedder=None) -> None:
+                 embedder=None) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.settings, self.agent_settings, self.paging_mode = settings, agent_settings, paging_mode
+        self.settings, self.agent_settings = settings, agent_settings
         self.store = MemoryStore.open(self.data_dir, embedder=embedder)
         self._runtime: ModelRuntime | None = None
         self._pager = None
@@ -75,7 +76,7 @@ class Engine:
     def model_loaded(self) -> bool:
         return self._runtime is not None
 
-    def reconfigure(self, settings: RuntimeSettings, paging_mode: str | None = None) -> None:
+    def reconfigure(self, settings: RuntimeSettings) -> None:
         """Use new runtime settings: the loaded model (if any) is closed; the next use loads the new one.
 
         Memory stays open, so the conversation goes on with the new model without a restart.
@@ -83,7 +84,6 @@ class Engine:
         with self._load_lock:
             self._close_model()
             self.settings = settings
-            self.paging_mode = paging_mode or self.paging_mode
 
     def _close_model(self) -> None:
         if self._pager is not None:
@@ -118,7 +118,7 @@ class Engine:
                 from engine.runtime.kv_pager import KVPager
 
                 runtime = ModelRuntime(self.settings, progress, self.cache_dir)
-                self._pager = KVPager(runtime, mode=self.paging_mode, state_dir=self.cache_dir / "kv")
+                self._pager = KVPager(runtime, mode=self.settings.paging_mode, state_dir=self.cache_dir / "kv")
                 self._loop = AgentLoop(runtime, self.store, self._pager, self.agent_settings)
                 self._runtime = runtime
             return self._runtime

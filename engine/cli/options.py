@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.paths import default_data_dir
-from engine.runtime.settings import DEFAULT_N_CTX, RuntimeSettings
+from engine.runtime.settings import DEFAULT_N_CTX, DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +23,14 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: one per core)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--paging", choices=PAGING_MODES, default=DEFAULT_PAGING_MODE,
+                        help="how the KV cache follows a changed window: fast shifts kept tokens, window also "
+                             "re-evaluates a few after each change, exact re-evaluates all after the first change")
 
 
 def runtime_settings(args: argparse.Namespace) -> RuntimeSettings:
     return RuntimeSettings(model_path=args.model, n_ctx=args.n_ctx, n_threads=args.threads,
-                           n_gpu_layers=args.gpu_layers, seed=args.seed)
+                           n_gpu_layers=args.gpu_layers, seed=args.seed, paging_mode=args.paging)
 
 
 class ProgressLine:

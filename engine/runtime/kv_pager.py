@@ -37,11 +37,10 @@ from engine.runtime.kv_ops import KVError, SequenceCache
 from engine.runtime.kv_plan import Keep, SyncPlan, plan_sync, reevaluate_after_changes, truncated_to
 from engine.runtime.kv_state import KVStateStore
 from engine.runtime.model_file import file_fingerprint
+from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES
 
 log = logging.getLogger(__name__)
 
-MODES = ("fast", "window", "exact")
-DEFAULT_MODE = "fast"
 DEFAULT_WINDOW = 128
 COMPACT_AFTER_DROPPING = 256
 """Compact the cache (:meth:`SequenceCache.compact`) when a sync frees at least this many cells
@@ -86,10 +85,10 @@ class SyncStats:
 class KVPager:
     """Pages segments in and out of one runtime's KV cache (sequence 0 of its context)."""
 
-    def __init__(self, runtime, mode: str = DEFAULT_MODE, window: int = DEFAULT_WINDOW,
+    def __init__(self, runtime, mode: str = DEFAULT_PAGING_MODE, window: int = DEFAULT_WINDOW,
                  state_dir: Path | None = None) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown paging mode {mode!r}; use one of {', '.join(MODES)}")
+        if mode not in PAGING_MODES:
+            raise ValueError(f"unknown paging mode {mode!r}; use one of {', '.join(PAGING_MODES)}")
         self.runtime, self.mode, self.window = runtime, mode, window
         self.llama = runtime.llama
         self.cache = SequenceCache(self.llama)

@@ -1,4 +1,4 @@
-"""Settings of the model runtime: which model, how big a window, where it runs."""
+"""Settings of the model runtime: which model, how big a window, where it runs, how the KV cache is paged."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from pathlib import Path
 DEFAULT_N_CTX = 4096
 DEFAULT_N_SEQ_MAX = 3
 """Sequence 0 is the conversation; the KV pager uses 1 and 2 to pin and park cells (see kv_ops)."""
+PAGING_MODES = ("fast", "window", "exact")
+"""How the KV pager treats cells kept after a change (see kv_pager): shift only; also re-evaluate a
+bounded window after each change; re-evaluate everything after the first change."""
+DEFAULT_PAGING_MODE = "fast"
 
 
 def default_threads() -> int:
@@ -29,6 +33,12 @@ class RuntimeSettings:
     n_seq_max: int = DEFAULT_N_SEQ_MAX
     weight_repack: bool | None = None
     """llama.cpp's CPU weight layouts (repack, AMX); None: automatic, see weight_layout."""
+    paging_mode: str = DEFAULT_PAGING_MODE
+    """One of :data:`PAGING_MODES`."""
+
+    def __post_init__(self) -> None:
+        if self.paging_mode not in PAGING_MODES:
+            raise ValueError(f"unknown paging mode {self.paging_mode!r}; use one of {', '.join(PAGING_MODES)}")
 
     def with_changes(self, **changes) -> "RuntimeSettings":
         return replace(self, **changes)

@@ -7,9 +7,9 @@ def test_reconfigure_reloads_the_model_with_new_settings_and_keeps_the_memory(ma
     engine = make_engine()
     list(engine.send("Hello there, I am Ana."))
     assert engine.runtime.n_ctx == 1024
-    engine.reconfigure(RuntimeSettings(n_ctx=2048, seed=3), paging_mode="exact")
+    engine.reconfigure(RuntimeSettings(n_ctx=2048, seed=3, paging_mode="exact"))
     assert not engine.model_loaded
-    assert engine.runtime.n_ctx == 2048 and engine.paging_mode == "exact"
+    assert engine.runtime.n_ctx == 2048 and engine.loop.pager.mode == "exact"
     assert engine.context_report().n_ctx == 2048
     assert engine.history()[0].content == "Hello there, I am Ana."
 

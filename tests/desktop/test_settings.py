@@ -1,4 +1,5 @@
-"""Settings: every embedded model with its size and purpose, the default marked, the choice remembered."""
+"""Settings: every embedded model with its size and purpose, the default marked, the choice remembered;
+every KV paging mode offered and remembered."""
 
 import os
 import subprocess
@@ -10,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.prefs import ModelPrefs, load_model_prefs, model_choice, save_model_prefs, settings_store
-from engine.api import embedded_model_ids
+from engine.api import DEFAULT_PAGING_MODE, PAGING_MODES, embedded_model_ids
 from engine.runtime.embedded_models import EMBEDDED_MODELS, MODEL_ENV, QWEN_0_5B
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +97,28 @@ def test_a_model_given_on_the_command_line_is_an_embedded_id_or_a_file():
     assert model_choice(QWEN_0_5B.id) == QWEN_0_5B.id
     assert model_choice("~/models/own.gguf") == Path.home() / "models" / "own.gguf"
     assert model_choice(None) is None
+
+
+def test_every_paging_mode_is_offered_and_the_choice_reaches_the_runtime_settings_and_is_saved(qtbot, window,
+                                                                                                tmp_path):
+    dialog = _open_dialog(qtbot, window, ModelPrefs(n_ctx=1024), tmp_path / "models")
+    offered = [dialog.paging.itemData(i) for i in range(dialog.paging.count())]
+    assert offered == list(PAGING_MODES) and dialog.paging.currentData() == DEFAULT_PAGING_MODE
+    dialog.paging.setCurrentIndex(offered.index("window"))
+    _press_ok(dialog)
+    assert dialog.prefs.paging_mode == "window" == dialog.prefs.runtime_settings().paging_mode
+    store = settings_store()
+    save_model_prefs(store, dialog.prefs)
+    assert load_model_prefs(store).paging_mode == "window"
+    again = _open_dialog(qtbot, window, load_model_prefs(store), tmp_path / "models")
+    assert again.paging.currentData() == "window"
+
+
+@pytest.mark.parametrize("stored, loaded", [("exact", "exact"), ("fast", "fast"), ("prefix", DEFAULT_PAGING_MODE),
+                                            ("", DEFAULT_PAGING_MODE)])
+def test_a_stored_paging_mode_is_kept_when_known_and_falls_back_to_the_default_otherwise(stored, loaded):
+    store = settings_store()
+    store.setValue("model/paging_mode", stored)
+    assert load_model_prefs(store).paging_mode == loaded
+    store.remove("model/paging_mode")
+    assert load_model_prefs(store).paging_mode == DEFAULT_PAGING_MODE

@@ -26,6 +26,7 @@ def test_new_settings_reload_the_model_in_the_background(qtbot, open_window, tmp
     qtbot.waitUntil(lambda: window.context_shown, timeout=30_000)
     assert "1,024 tokens" in window.memory.context_bar.title.text()
     with qtbot.waitSignal(window.client.model_ready, timeout=120_000):
-        window.apply_prefs(ModelPrefs(n_ctx=2048))
+        window.apply_prefs(ModelPrefs(n_ctx=2048, paging_mode="exact"))
     qtbot.waitUntil(lambda: "2,048 tokens" in window.memory.context_bar.title.text(), timeout=60_000)
     assert "n_ctx 2,048" in window.model_label.text()
+    assert window.client.engine.settings.paging_mode == "exact"
