@@ -17,7 +17,7 @@ import logging
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, Sequence
 
@@ -25,7 +25,7 @@ from engine.memory.archival import ArchivalStore
 from engine.memory.embeddings import Embedder
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews
-from engine.memory.recall import RecallStore
+from engine.memory.recall import RecallStore, message_hit
 from engine.memory.time_phrases import TimeWindow, date_window
 from engine.memory.types import Hit
 
@@ -91,7 +91,7 @@ class HybridRetriever:
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
-        return [Hit(h.tier, h.id, h.text, s, h.created_at, h.name, h.role) for s, h in scored[:k]]
+        return [replace(h, score=s) for s, h in scored[:k]]
 
     def _keyword_hits(self, agent_id: int, query: str) -> list[Hit]:
         """BM25 hits, re-ranked after each same-day reply inherits part of the score of the turn
@@ -102,9 +102,9 @@ class HybridRetriever:
             return hits
         score = {h.id: h.score for h in hits}
         by_id = {h.id: h for h in hits}
-        for row in self._rows([h.id + 1 for h in hits if h.id + 1 not in by_id]):
-            if row[5] == agent_id:
-                by_id[row[0]] = Hit("recall", row[0], row[1], 0.0, row[2], row[3], row[4])
+        for message in self.recall.messages([h.id + 1 for h in hits if h.id + 1 not in by_id]).values():
+            if message.agent_id == agent_id:
+                by_id[message.id] = message_hit(message, 0.0)
         combined = {}
         for mid, hit in by_id.items():
             before = by_id.get(mid - 1)
@@ -112,13 +112,6 @@ class HybridRetriever:
             combined[mid] = score.get(mid, 0.0) + self.weights.reply_carry * carried
         ranked = sorted(combined, key=lambda i: (-combined[i], -i))[: self.weights.candidates]
         return [by_id[i] for i in ranked if combined[i] > 0]
-
-    def _rows(self, ids: list[int]) -> list[tuple]:
-        if not ids:
-            return []
-        return self.recall.db.cursor().execute(
-            f"SELECT id, content, created_at, name, role, agent_id FROM messages WHERE id IN "
-            f"({', '.join('?' * len(ids))})", ids).fetchall()
 
     def _add_same_day(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
         """Every recall hit gains a share of its day's best score: one conversation's turns
@@ -177,13 +170,8 @@ class HybridRetriever:
 
     def _hits(self, found: list[tuple[int, float]]) -> list[Hit]:
         """Recall hits for (message id, similarity) pairs, in their order."""
-        if not found:
-            return []
-        ids = [i for i, _ in found]
-        rows = {r[0]: r for r in self.vectors.db.cursor().execute(
-            f"SELECT id, content, created_at, name, role FROM messages WHERE id IN ({', '.join('?' * len(ids))})",
-            ids).fetchall()}
-        return [Hit("recall", i, rows[i][1], s, rows[i][2], rows[i][3], rows[i][4]) for i, s in found if i in rows]
+        messages = self.recall.messages([i for i, _ in found])
+        return [message_hit(messages[i], s) for i, s in found if i in messages]
 
     def _fuse(self, lists: list[tuple[float, list[Hit]]], exclude: set[int]) -> dict[tuple[str, int], tuple[float, Hit]]:
         fused: dict[tuple[str, int], tuple[float, Hit]] = {}
@@ -204,12 +192,13 @@ class HybridRetriever:
         if not hits:
             return
         ids = sorted({h.id + d for _, h in hits for d in (-1, 1)})
-        rows = {r[0]: r for r in self._rows(ids)}
+        messages = self.recall.messages(ids)
         extra: dict[int, float] = {}
         for score, hit in hits:
             for nid in (hit.id - 1, hit.id + 1):
-                row = rows.get(nid)
-                if row is None or nid in exclude or row[5] != agent_id or row[2].date() != hit.created_at.date():
+                message = messages.get(nid)
+                if (message is None or nid in exclude or message.agent_id != agent_id
+                        or message.created_at.date() != hit.created_at.date()):
                     continue
                 extra[nid] = max(extra.get(nid, 0.0), self.weights.neighbours * score)
         for nid, bonus in extra.items():
@@ -217,8 +206,7 @@ class HybridRetriever:
             if key in fused:
                 fused[key] = (fused[key][0] + bonus, fused[key][1])
             else:
-                r = rows[nid]
-                fused[key] = (bonus, Hit("recall", nid, r[1], bonus, r[2], r[3], r[4]))
+                fused[key] = (bonus, message_hit(messages[nid], bonus))
 
     def _time_bonus(self, hit: Hit, now: datetime, window: TimeWindow | None) -> float:
         w, unit = self.weights, 1.0 / (self.weights.rrf_k + 1)

@@ -98,6 +98,14 @@ class RecallStore:
         self._maybe_rebuild()
         return len(batch)
 
+    def messages(self, ids: Sequence[int]) -> dict[int, Message]:
+        """The stored messages among ``ids``, by id, whichever agent they belong to (a caller checks)."""
+        if not ids:
+            return {}
+        rows = self.db.cursor().execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(ids))})", list(ids)).fetchall()
+        return {row[0]: _message(row) for row in rows}
+
     def get(self, message_id: int) -> Message:
         row = self.db.cursor().execute(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", [message_id]).fetchone()
@@ -162,9 +170,10 @@ class RecallStore:
             return ()
         # One equality per id lets each use the zone maps; an IN list reads every row group.
         one = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-        rows = {r[0]: r for r in self.db.cursor().execute(" UNION ALL ".join([one] * len(ids)), ids.tolist()).fetchall()}
-        return tuple(Hit("recall", r[0], r[3], float(s), r[4], r[5], r[2])
-                     for i, s in zip(ids.tolist(), scores.tolist()) if (r := rows.get(i)) is not None)
+        rows = self.db.cursor().execute(" UNION ALL ".join([one] * len(ids)), ids.tolist()).fetchall()
+        found = {row[0]: _message(row) for row in rows}
+        return tuple(message_hit(m, float(s)) for i, s in zip(ids.tolist(), scores.tolist())
+                     if (m := found.get(i)) is not None)
 
     def search_date(self, agent_id: int, start: datetime, end: datetime, query: str | None = None,
                     page: int = 1, page_size: int = 10) -> Page[Hit]:
@@ -230,10 +239,16 @@ def _check_paging(page: int, page_size: int) -> tuple[int, int]:
 
 
 def _message(row: Sequence) -> Message:
+    """A row of MESSAGE_COLUMNS as a message: the one place that knows the columns' order."""
     return Message(row[0], row[1], row[2], row[3], row[4], row[5])
+
+
+def message_hit(message: Message, score: float) -> Hit:
+    """A stored message as a recall hit with ``score``."""
+    return Hit("recall", message.id, message.content, score, message.created_at, message.name, message.role)
 
 
 def _page(rows: list[Sequence], page: int, page_size: int) -> Page[Hit]:
     """Rows of MESSAGE_COLUMNS + score + total count, as a page of hits."""
-    hits = tuple(Hit("recall", r[0], r[3], float(r[6]), r[4], r[5], r[2]) for r in rows if r[0] is not None)
+    hits = tuple(message_hit(_message(r), float(r[6])) for r in rows if r[0] is not None)
     return Page(hits, page, page_size, rows[0][7] if rows else 0)

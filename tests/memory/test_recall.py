@@ -68,6 +68,21 @@ def test_unknown_role_and_missing_message_are_user_errors(recall):
         recall.get(12345)
 
 
+def test_messages_by_id_returns_the_stored_ones_of_any_agent_and_skips_missing_ids(recall):
+    mine = recall.append(1, "user", "mine", name="ana")
+    theirs = recall.append(2, "assistant", "theirs")
+    found = recall.messages([theirs.id, 12345, mine.id])
+    assert found == {mine.id: mine, theirs.id: theirs}
+    assert recall.messages([]) == {}
+
+
+def test_a_text_search_hit_carries_the_message_it_found(recall):
+    message = recall.append(1, "user", "the blue umbrella is in the hall", name="ana")
+    hit = recall.search_text(1, "umbrella").items[0]
+    assert (hit.tier, hit.id, hit.text, hit.created_at, hit.name, hit.role) == (
+        "recall", message.id, message.content, message.created_at, "ana", "user")
+
+
 def test_append_many_stores_rows_in_order_per_agent(recall):
     day = datetime(2024, 1, 1)
     recall.append_many(7, [("user", f"line {i}", None, day + timedelta(minutes=i)) for i in range(100)])
