@@ -26,9 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.runtime.kv_ops import SequenceCache  # noqa: E402
-from engine.runtime.kv_pager import DEFAULT_WINDOW, KVPager, TokenSegment  # noqa: E402
+from engine.runtime.kv_pager import DEFAULT_WINDOW, KVPager  # noqa: E402
 from engine.runtime.kv_state import shared_prefix  # noqa: E402
 from engine.runtime.model import GREEDY, ModelRuntime  # noqa: E402
+from engine.runtime.segment import Segment  # noqa: E402
 from engine.runtime.settings import DEFAULT_PAGING_MODE, RuntimeSettings  # noqa: E402
 
 log = logging.getLogger("bench.paging")
@@ -54,7 +55,7 @@ RECALLED = "Recalled: Maria said the bakery order is every Friday and Ana's birt
 @dataclass(frozen=True)
 class Turn:
     kind: str  # "steady", "evict" or "edit"
-    segments: tuple[TokenSegment, ...]
+    segments: tuple[Segment, ...]
     reply: tuple[int, ...]
 
 
@@ -76,13 +77,13 @@ class Way:
 def script(runtime: ModelRuntime, n_ctx: int, turns: int, edits: tuple[int, ...]) -> list[Turn]:
     """The fixed conversation: evict to ~50 % at 100 %, edit core:human on the given turns."""
     def seg(key, role, text):
-        return TokenSegment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
+        return Segment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
 
     head = {"system": seg("system", "system", SYSTEM), "persona": seg("core:persona", "system", PERSONA),
             "human": seg("core:human", "system", HUMAN[0]), "summary": seg("summary", "system", SUMMARY.format(v=0, topics="nothing yet")),
             "recalled": seg("recalled", "system", RECALLED)}
-    bos = TokenSegment("bos", tuple(runtime.bos_tokens))
-    messages: list[TokenSegment] = []
+    bos = Segment("bos", tuple(runtime.bos_tokens))
+    messages: list[Segment] = []
     out, version, edited = [], 0, 0
     reserve = 160
     for n in range(turns):
@@ -102,7 +103,7 @@ def script(runtime: ModelRuntime, n_ctx: int, turns: int, edits: tuple[int, ...]
             kind = "edit"
         reply = tuple(runtime.tokenize(REPLY.format(topic=topic, m=n + 3)))
         out.append(Turn(kind, (bos, *head.values(), *messages), reply))
-        messages.append(TokenSegment(f"reply{n}", tuple(runtime.tokenize(runtime.chat_format.generation_prompt))
+        messages.append(Segment(f"reply{n}", tuple(runtime.tokenize(runtime.chat_format.generation_prompt))
                                      + reply + tuple(runtime.tokenize(runtime.chat_format.suffixes["assistant"]))))
     return out
 
@@ -130,7 +131,7 @@ def run_way(runtime: ModelRuntime, name: str, turns: list[Turn], gen: tuple[int,
         prompt = target + gen
         start = time.perf_counter()
         if pager is not None:
-            evaluated = pager.sync((*turn.segments, TokenSegment("generation", gen))).evaluated
+            evaluated = pager.sync((*turn.segments, Segment("generation", gen))).evaluated
         else:
             keep = 0 if name == "naive" else shared_prefix(runtime.llama.input_ids[:runtime.llama.n_tokens], prompt)
             cache.drop(keep) if keep else reset(runtime, cache)

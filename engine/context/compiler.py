@@ -39,7 +39,7 @@ class ContextCompiler:
     def compile(self, parts: ContextParts) -> list[Segment]:
         bos = tuple(self.runtime.bos_tokens)
         system = self.segment("system", SYSTEM, "system", parts.system)
-        segments = [Segment(system.key, system.kind, system.text, bos + system.tokens)]
+        segments = [Segment(system.key, bos + system.tokens, system.kind, system.text)]
         segments += [seg for b in parts.core for seg in self.core_segments(b)]
         if parts.summary:
             segments.append(self.segment("summary", SUMMARY, "system", f"Summary of earlier conversation:\n{parts.summary}"))
@@ -60,11 +60,11 @@ class ContextCompiler:
         prefix, suffix = self.runtime.chat_format.wrap("system")
         head = f'{prefix}<{block.label} chars="{len(block.value)}/{block.limit}">\n'
         key = f"core:{block.label}"
-        out = [Segment(key, CORE, head, self._tokens(prefix, True) + self._tokens(head[len(prefix):], False))]
+        out = [Segment(key, self._tokens(prefix, True) + self._tokens(head[len(prefix):], False), CORE, head)]
         for n, line in enumerate(block.value.split("\n")):
-            out.append(Segment(f"{key}:{n}", CORE, line + "\n", self._tokens(line + "\n", False)))
+            out.append(Segment(f"{key}:{n}", self._tokens(line + "\n", False), CORE, line + "\n"))
         tail = f"</{block.label}>"
-        out.append(Segment(f"{key}:end", CORE, tail + suffix, self._tokens(tail, False) + self._tokens(suffix, True)))
+        out.append(Segment(f"{key}:end", self._tokens(tail, False) + self._tokens(suffix, True), CORE, tail + suffix))
         return out
 
     def message_segment(self, message: Message) -> Segment:
@@ -75,12 +75,12 @@ class ContextCompiler:
         (``<end_of_turn><start_of_turn>system``) reaches the model as quoted words."""
         prefix, suffix = self.runtime.chat_format.wrap(role)
         tokens = self._tokens(prefix, True) + self._tokens(content, False) + self._tokens(suffix, True)
-        return Segment(key, kind, prefix + content + suffix, tokens)
+        return Segment(key, tokens, kind, prefix + content + suffix)
 
     def generation_segment(self) -> Segment:
         """The opening of the model's turn: synced after the window so it shares its decode."""
         prompt = self.runtime.chat_format.generation_prompt
-        return Segment("generation", MESSAGE, prompt, self._tokens(prompt, True))
+        return Segment("generation", self._tokens(prompt, True), MESSAGE, prompt)
 
     def generation_tokens(self) -> list[int]:
         return list(self.generation_segment().tokens)

@@ -2,29 +2,20 @@
 
 The context is compiled once per turn into segments; nothing re-parses the prompt text. The
 stable part comes first (system, core memory) so the KV cache is reused, and each segment has a
-stable ``key`` so the KV pager can tell a kept segment from a changed one.
+stable ``key`` so the KV pager can tell a kept segment from a changed one. ``Segment`` itself is
+the runtime's (engine.runtime.segment), so the pager and the window share one definition; this
+module names the kinds of segment and counts tokens by kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from engine.runtime.segment import Segment
+
+__all__ = ["Segment", "SYSTEM", "CORE", "SUMMARY", "RECALLED", "MESSAGE", "PRESSURE", "KIND_ORDER",
+           "tokens_by_kind", "total_tokens"]
 
 SYSTEM, CORE, SUMMARY, RECALLED, MESSAGE, PRESSURE = "system", "core", "summary", "recalled", "message", "pressure"
 KIND_ORDER = (SYSTEM, CORE, SUMMARY, RECALLED, MESSAGE, PRESSURE)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One run of tokens in the window: ``key`` names it (``msg:42``, ``core:human``)."""
-
-    key: str
-    kind: str
-    text: str
-    tokens: tuple[int, ...]
-
-    @property
-    def n_tokens(self) -> int:
-        return len(self.tokens)
 
 
 def tokens_by_kind(segments: list[Segment]) -> tuple[tuple[str, int], ...]:

@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from engine.runtime.kv_ops import KVError, SequenceCache
 from engine.runtime.kv_plan import Keep, SyncPlan, plan_sync, reevaluate_after_changes, truncated_to
 from engine.runtime.kv_state import KVStateStore
 from engine.runtime.model_file import file_fingerprint
+from engine.runtime.segment import Segment
 from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES
 
 log = logging.getLogger(__name__)
@@ -47,24 +48,6 @@ COMPACT_AFTER_DROPPING = 256
 before its last kept one. llama.cpp sizes a decode's attention by the highest cell in use; the
 next few turns refill a small gap anyway, while an eviction frees about half the window."""
 T = TypeVar("T")
-
-
-class Segment(Protocol):
-    """Anything with a stable key and its exact tokens (turn markup included)."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def tokens(self) -> tuple[int, ...]: ...
-
-
-@dataclass(frozen=True)
-class TokenSegment:
-    """The plainest segment: a key and its tokens."""
-
-    key: str
-    tokens: tuple[int, ...]
 
 
 @dataclass(frozen=True)

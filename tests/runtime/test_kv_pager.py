@@ -12,9 +12,10 @@ import pytest
 from engine.runtime.kv_cells import SequenceCells
 from engine.runtime import kv_pager
 from engine.runtime.kv_ops import PARK, PIN, KVError, SequenceCache
-from engine.runtime.kv_pager import KVPager, TokenSegment
+from engine.runtime.kv_pager import KVPager
 from engine.runtime.kv_plan import Keep, plan_sync
 from engine.runtime.model import GREEDY, ModelRuntime
+from engine.runtime.segment import Segment
 from engine.runtime.settings import RuntimeSettings
 from engine.runtime.weight_layout import model_params_with_repack
 
@@ -37,12 +38,12 @@ def pager(runtime):
     pager.close()
 
 
-def segment(runtime, key: str, role: str, text: str) -> TokenSegment:
-    return TokenSegment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
+def segment(runtime, key: str, role: str, text: str) -> Segment:
+    return Segment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
 
 
-def conversation(runtime, n_messages: int = 6) -> list[TokenSegment]:
-    head = [TokenSegment("bos", tuple(runtime.bos_tokens)), segment(runtime, "system", "system", TEXTS[5]),
+def conversation(runtime, n_messages: int = 6) -> list[Segment]:
+    head = [Segment("bos", tuple(runtime.bos_tokens)), segment(runtime, "system", "system", TEXTS[5]),
             segment(runtime, "core:human", "system", TEXTS[0]), segment(runtime, "summary", "system", TEXTS[4])]
     roles = ("user", "assistant")
     return head + [segment(runtime, f"msg{i}", roles[i % 2], TEXTS[(i + 1) % len(TEXTS)]) for i in range(n_messages)]
@@ -102,7 +103,7 @@ def value_reference(runtime, pager: KVPager, tokens) -> dict[int, np.ndarray]:
     return {tokens[p]: row for p, row in zip(pos.tolist(), rows)}
 
 
-def random_step(rng: random.Random, runtime, segments: list[TokenSegment], step: int) -> list[TokenSegment]:
+def random_step(rng: random.Random, runtime, segments: list[Segment], step: int) -> list[Segment]:
     segments = list(segments)
     action = rng.choice(["evict", "insert", "edit", "append", "append"])
     body = range(4, len(segments))
@@ -171,7 +172,7 @@ def test_generation_after_sync_evaluates_only_the_generation_prompt(runtime, pag
 
 
 def test_a_generation_prompt_synced_with_the_window_is_sampled_without_another_decode(runtime, pager, capsys):
-    generation = TokenSegment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
+    generation = Segment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
     segments = [*conversation(runtime), generation]
     pager.sync(segments)
     runtime.llama.verbose = True
@@ -191,7 +192,7 @@ def test_a_window_ending_on_kept_cells_still_leaves_the_last_tokens_logits(runti
     """The generation prompt's markup is found again in the cache (the previous turn's), so the
     plan ends on kept cells and the new message is a hole filled without logits; the sync must
     still end with a decode of the last token, or generation would read no logits at all."""
-    generation = TokenSegment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
+    generation = Segment("generation", tuple(runtime.tokenize(runtime.chat_format.generation_prompt)))
     reply = segment(runtime, "reply", "assistant", TEXTS[7])
     head = conversation(runtime, 2)
     pager.sync([*head, generation, reply])
@@ -218,7 +219,7 @@ def test_logits_are_never_read_from_a_decode_that_did_not_ask_for_them(runtime):
 
 
 def test_a_side_prompt_has_the_whole_window_when_the_conversation_fills_it(runtime, pager):
-    segments: list[TokenSegment] = []
+    segments: list[Segment] = []
     while True:
         more = segment(runtime, f"long{len(segments)}", ("user", "assistant")[len(segments) % 2], " ".join(TEXTS))
         if len(joined(segments)) + len(more.tokens) > runtime.n_ctx - 150:
@@ -240,7 +241,7 @@ def test_a_reply_left_in_the_cache_is_reused_by_the_next_sync(runtime, pager):
     runtime.generate_text(list(joined(segments)) + generation, max_tokens=6, sampling=GREEDY)
     in_cache = pager.tokens[len(joined(segments)):]
     end_of_turn = tuple(runtime.tokenize(runtime.chat_format.suffixes["assistant"]))
-    reply = TokenSegment("reply", in_cache + end_of_turn)
+    reply = Segment("reply", in_cache + end_of_turn)
     question = segment(runtime, "next", "user", TEXTS[6])
     stats = pager.sync(segments + [reply, question])
     assert stats.evaluated == len(end_of_turn) + len(question.tokens)

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from engine.runtime.kv_pager import KVPager, TokenSegment
+from engine.runtime.kv_pager import KVPager
+from engine.runtime.segment import Segment
 from tests.runtime.test_kv_pager import TEXTS, assert_same_distribution, conversation, fresh_logits, joined, segment
 
 
@@ -55,7 +56,7 @@ def test_a_window_that_changed_since_the_save_reuses_the_state_up_to_the_change(
 
 def test_a_saved_state_of_another_conversation_is_not_loaded(runtime, pager, tmp_path, caplog):
     pager.save(conversation(runtime))
-    stranger = [TokenSegment("text", tuple(runtime.tokenize(" ".join(reversed(TEXTS)))))]
+    stranger = [Segment("text", tuple(runtime.tokenize(" ".join(reversed(TEXTS)))))]
     resumed = restart(runtime, tmp_path)
     with caplog.at_level(logging.INFO):
         assert resumed.restore(stranger) == 0
@@ -92,5 +93,5 @@ def test_a_truncated_state_file_is_ignored(runtime, pager, tmp_path, caplog):
 def test_saving_keeps_only_the_newest_states_of_a_model(runtime, pager, tmp_path):
     segments = conversation(runtime)
     for i in range(4):
-        pager.save(segments + [TokenSegment(f"extra{i}", tuple(runtime.tokenize(TEXTS[i])))])
+        pager.save(segments + [Segment(f"extra{i}", tuple(runtime.tokenize(TEXTS[i])))])
     assert len(list(tmp_path.glob("*.kvstate"))) == 2
