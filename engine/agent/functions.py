@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.agent.call_parser import FunctionCall
-from engine.agent.core_edits import SUPERSEDE_SIMILARITY, Edit, added_text, append_fact, closest_line, replace_text
+from engine.agent.core_edits import Edit, added_text, append_fact, closeness, lines_of, replace_text, updated_line
 from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.errors import LlmosError
 from engine.memory.core import CoreMemoryEditError
@@ -63,23 +63,24 @@ def core_memory_append(ctx: FunctionContext, label: str, content: str) -> str:
         content: the fact, one short sentence
     """
     current = ctx.store.core.get(ctx.agent_id, label)
-    home = _block_restating(ctx, content)
-    if home is not None and home.label != label:
+    home, line = _line_updated_by(ctx, content)
+    if home is not None:
         current = home  # an update lands where the fact it updates lives, not beside it in another block
-    edit = append_fact(current.value, content)
+    edit = append_fact(current.value, content, updates=line)
     return _apply(ctx, current, edit, "core_memory_append")
 
 
-def _block_restating(ctx: FunctionContext, content: str):
-    """The block (persona aside) holding the line ``content`` restates, if any line is that close."""
-    best, best_score = None, SUPERSEDE_SIMILARITY
-    for block in ctx.store.core.blocks(ctx.agent_id):
-        if block.label == "persona":
-            continue
-        _, score = closest_line(block.value, content)
-        if score >= best_score:
-            best, best_score = block, score
-    return best
+def _line_updated_by(ctx: FunctionContext, content: str):
+    """The block and line (persona aside) that the fact ``content`` updates, or (None, "")."""
+    held = [(block, line) for block in ctx.store.core.blocks(ctx.agent_id) if block.label != "persona"
+            for line in lines_of(block.value)]
+    if not held or not content.strip():
+        return None, ""
+    vectors = ctx.store.embedder().embed([content] + [line for _, line in held])
+    meanings = vectors[1:] @ vectors[0]
+    line = updated_line([(closeness(line, content, float(m)), line) for (_, line), m in zip(held, meanings)])
+    block = next((b for b, held_line in held if held_line == line), None) if line else None
+    return block, line
 
 
 def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_content: str) -> str:

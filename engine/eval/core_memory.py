@@ -35,7 +35,7 @@ class TurnRecord:
 
 @dataclass
 class CoreMemoryTally:
-    """Counts over rows; ``misses`` keeps a few wrong replies to read."""
+    """Counts over rows; ``misses`` keeps every wrong reply with its row number, to read."""
 
     correct: int = 0
     updated: int = 0
@@ -53,7 +53,7 @@ class CoreMemoryTally:
                 "refusals": share(self.refused),
                 "median_turn_s": round(statistics.median(t.seconds for t in self.turns), 2) if self.turns else 0.0,
                 "median_steps": statistics.median(t.steps for t in self.turns) if self.turns else 0,
-                "n": self.n, "fact_sets": self._fact_sets(), "misses": self.misses[:10]}
+                "n": self.n, "fact_sets": self._fact_sets(), "misses": self.misses}
 
     def _fact_sets(self) -> dict:
         shares = [right / total for right, total in self.by_fact_set.values()]
@@ -106,7 +106,7 @@ def _run_row(engine, suite: str, row: dict, index: int, block: str, tally: CoreM
         held = "\n".join(b.value for b in engine.core_blocks(name))
         tally.updated += contains_answer(held, extra["contradicting_answer"])
     if not correct:
-        tally.misses.append({"input": row["input"], "ground_truth": row["ground_truth"], "reply": record.reply})
+        tally.misses.append({"row": index - 1, "input": row["input"], "ground_truth": row["ground_truth"], "reply": record.reply})
 
 
 def _turn(engine, agent: str, text: str) -> TurnRecord:

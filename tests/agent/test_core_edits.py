@@ -14,16 +14,28 @@ def test_a_new_fact_is_added_as_its_own_line():
     assert edit.value.count("\n") == FACTS.count("\n") + 1
 
 
-def test_an_appended_update_replaces_the_line_it_restates():
-    edit = append_fact(FACTS, "Ana works as a nurse at Sao Jose hospital.")
+def test_an_appended_update_replaces_the_line_it_updates():
+    edit = append_fact(FACTS, "Ana works as a nurse at Sao Jose hospital.",
+                       updates="Ana works as a nurse at Santa Maria hospital.")
     assert "Santa Maria" not in edit.value and "Sao Jose" in edit.value
     assert edit.value.count("\n") == FACTS.count("\n")
     assert "replaced" in edit.note
 
 
-def test_a_fact_already_held_is_not_stored_again():
-    assert not append_fact(FACTS, "Ana has a cat called Miso.").changed
-    assert not append_fact(FACTS, "  ana has a cat called miso ").changed
+@pytest.mark.parametrize("again", ["Ana has a cat called Miso.", "  ana has a cat called miso ",
+                                   "Ana actually has a cat, and the cat is called Miso."])
+def test_a_fact_already_held_is_refused_so_the_turn_goes_on_to_reply(again):
+    with pytest.raises(CoreMemoryEditError, match="already in core memory.*send_message"):
+        append_fact(FACTS, again)
+
+
+def test_the_line_a_fact_updates_is_the_one_clearly_closest():
+    from engine.agent.core_edits import updated_line
+
+    assert updated_line([(0.6, "Ana lives in Lisbon."), (0.58, "Ana works in Lisbon.")]) == "Ana lives in Lisbon."
+    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.3, "Ana has a cat.")]) == "Ana lives in Lisbon."
+    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.5, "Ana works in Lisbon.")]) == ""
+    assert updated_line([(0.3, "Ana has a cat.")]) == ""
 
 
 def test_a_question_is_refused_so_the_turn_goes_on_to_answer_it():
@@ -79,6 +91,25 @@ def test_a_replacement_that_keeps_the_line_and_adds_a_sentence_adds_that_sentenc
         == "Ana works as a nurse at Sao Jose hospital."
     assert added_text("Ana lives in Lisbon.", "Ana lives in Lisbon with her partner Rui.") == ""
     assert added_text("Ana lives in Lisbon.", "Ana lives in Porto. She moved in May.") == ""
+
+
+def test_a_new_fact_about_the_same_person_keeps_every_line(tmp_path, embedder):
+    from engine.agent.call_parser import FunctionCall
+    from engine.agent.functions import FunctionContext, dispatch, function_specs
+    from engine.memory.store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "data", embedder=embedder)
+    try:
+        agent = store.agents.create("facts")
+        store.core.create(agent.id, "facts", FACTS)
+        call = FunctionCall("core_memory_append", {"label": "facts", "content": "Ana is allergic to peanuts."})
+        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
+        assert store.core.get(agent.id, "facts").value == FACTS + "\nAna is allergic to peanuts."
+        moved = FunctionCall("core_memory_append", {"label": "facts", "content": "Ana now lives in Porto."})
+        assert dispatch(moved, function_specs(), FunctionContext(store, agent.id)).ok
+        assert store.core.get(agent.id, "facts").value.splitlines()[0] == "Ana now lives in Porto."
+    finally:
+        store.close()
 
 
 def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_path, embedder):
