@@ -16,7 +16,6 @@ from importlib.resources import files
 from typing import Iterator
 
 from engine.agent.call_parser import CallError, parse_call
-from engine.agent.eviction import Summariser, evict
 from engine.agent.function_schema import describe
 from engine.agent.functions import SEND_MESSAGE, FunctionContext, dispatch, function_specs
 from engine.agent.message_stream import MessageStream, drawable
@@ -24,6 +23,7 @@ from engine.agent.page_in import core_lines_for, page_in, quoted_core_lines
 from engine.agent.settings import AgentSettings
 from engine.agent.step_plan import StepGrammars, allowed_functions
 from engine.context.compiler import ContextCompiler, ContextParts
+from engine.context.eviction import Summariser, evict
 from engine.context.queue import WARN_FRACTION, Pressure, pressure
 from engine.context.segments import Segment, tokens_by_kind, total_tokens
 from engine.context.state import ContextState, ContextStateStore
