@@ -283,10 +283,26 @@ class SequenceCache:
         cell; a sequence's own state would keep only the last window's. About 10 ms for 1,000
         cells on two cores.
         """
+        self.load_context(self.save_context())
+
+    def save_context(self) -> bytes:
+        """The whole context's state as bytes (``llama_state_get_data``): every cell with its
+        sequences (the pin) and, for a sliding-window model, every window cell, which a sequence's
+        own state (:meth:`save`) would cut to the last window's. What a restart resumes from."""
         self.settle()
         size = llama_cpp.llama_state_get_size(self._ctx)
         buffer = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_get_data(self._ctx, buffer, size)
+        if not 0 < written <= size:
+            raise KVError("llama.cpp could not copy the context state")
+        return ctypes.string_at(buffer, written)
+
+    def load_context(self, blob: bytes) -> None:
+        """Replace the whole context's state with ``blob`` (``llama_state_set_data``)."""
         self.logits_at = None
-        if not 0 < written <= size or llama_cpp.llama_state_set_data(self._ctx, buffer, written) != written:
-            raise KVError("llama.cpp could not reload the context state")
+        self._shift_pending = False
+        buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+        if llama_cpp.llama_state_set_data(self._ctx, buffer, len(blob)) != len(blob):
+            self.clear()
+            raise KVError("llama.cpp could not load the context state")
+        self.pin()

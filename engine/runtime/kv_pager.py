@@ -235,19 +235,20 @@ class KVPager:
     def save(self, segments: Sequence[Segment]) -> Path:
         """Sync to ``segments`` (a reply still in the cache costs only its end), then write the state."""
         self.sync(segments, logits=False)
-        return self.store.write(self.tokens, self.cache.save())
+        return self.store.write(self.tokens, self.cache.save_context())
 
     def restore(self, segments: Sequence[Segment]) -> int:
-        """Load the saved state that shares the longest start with ``segments``; return how many
-        tokens it shares (0, logged, when none is usable). The next :meth:`sync` keeps what the
-        state holds of the window and evaluates only the rest."""
+        """Load the saved state the next :meth:`sync` can keep most of for ``segments``; return how
+        many tokens it keeps (0, logged, when none is usable). The sync then evaluates the rest:
+        a changed part near the head (a new page-in) costs that part, not the window after it."""
+        segments = tuple(segments)
         target = tuple(t for s in segments for t in s.tokens)
-        saved = self.store.closest(target) if target else None
+        saved = self.store.closest(target, reusable=lambda tokens: self._reusable(tokens, segments)) if target else None
         if saved is None:
             return 0
         try:
             self.cache.clear()
-            self.cache.load(saved.blob)
+            self.cache.load_context(saved.blob)
         except KVError as exc:
             log.warning("ignoring saved KV state: %s", exc)
             self._record(())
@@ -260,6 +261,14 @@ class KVPager:
             return 0
         self._record(saved.tokens)
         return saved.shared
+
+    def _reusable(self, cached: Sequence[int], segments: Sequence[Segment]) -> int:
+        """How many of ``cached`` a sync to ``segments`` would keep in this mode (moved cells too)."""
+        plan = plan_sync(cached, [s.tokens for s in segments])
+        if not self.cache.can_shift:
+            return plan.prefix
+        window = {"fast": 0, "window": self.window, "exact": None}[self.mode]
+        return reevaluate_after_changes(plan, window).reused
 
 def _shift_order(keeps: Sequence[Keep]) -> list[Keep]:
     """Leftward moves first, left to right; then rightward moves, right to left.

@@ -18,17 +18,18 @@ import struct
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 from engine.crash_points import crash_point
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"LLMOSKV\x02"
+MAGIC = b"LLMOSKV\x03"
+"""Version 3: the whole context's state (every sliding-window cell kept), tokens beside it."""
 SUFFIX = ".kvstate"
 MIN_SHARED_TOKENS = 64
-"""A saved state is loaded only when it shares at least this many leading tokens with the
-window: below that, evaluating them costs less than reading the file."""
+"""A saved state is loaded only when at least this many of its tokens can be kept for the window:
+below that, evaluating them costs less than reading the file."""
 
 
 def tokens_digest(tokens: Sequence[int]) -> str:
@@ -46,11 +47,12 @@ def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class SavedState:
-    """A state read back: the tokens it holds, its cells, and how many lead the asked-for tokens."""
+    """A state read back: the tokens it holds, its cells, and how many of them can be kept."""
 
     tokens: tuple[int, ...]
     blob: bytes
     shared: int
+    """How many of its tokens can be kept for the asked-for ones."""
 
 
 class KVStateStore:
@@ -88,20 +90,26 @@ class KVStateStore:
         self._prune(keep_path=path)
         return path
 
-    def closest(self, tokens: Sequence[int]) -> SavedState | None:
-        """The saved state sharing the longest start with ``tokens`` (at least
-        :data:`MIN_SHARED_TOKENS`), checked whole; None (logged) when none is usable."""
+    def closest(self, tokens: Sequence[int],
+                reusable: Callable[[tuple[int, ...]], int] | None = None) -> SavedState | None:
+        """The saved state of which most can be kept for ``tokens`` (at least
+        :data:`MIN_SHARED_TOKENS`), checked whole; None (logged) when none is usable.
+
+        ``reusable(saved_tokens)`` says how many tokens of a state a sync would keep; by default
+        the start it shares with ``tokens``.
+        """
+        reusable = reusable or (lambda saved: shared_prefix(saved, tokens))
         best: tuple[int, Path] | None = None
         for path in self._files():
             try:
-                shared = shared_prefix(self._tokens_of(path), tokens)
+                shared = reusable(self._tokens_of(path))
             except (OSError, ValueError, KeyError, struct.error) as exc:
                 log.warning("ignoring saved KV state %s: %s", path.name, exc)
                 continue
             if shared >= MIN_SHARED_TOKENS and (best is None or shared > best[0]):
                 best = (shared, path)
         if best is None:
-            log.info("no saved KV state shares the start of this window")
+            log.info("no saved KV state holds enough of this window")
             return None
         try:
             saved_tokens, blob = self._checked(best[1].read_bytes())

@@ -54,6 +54,29 @@ def test_a_window_that_changed_since_the_save_reuses_the_state_up_to_the_change(
     resumed.close()
 
 
+def test_a_restored_window_longer_than_the_sliding_window_is_edited_at_its_head_in_place(runtime, pager, tmp_path):
+    """The whole context is saved, with every sliding-window cell: after a restart an edit near the
+    head of a long window (a page-in that changed) evaluates that segment, not the window again,
+    and the model sees what it would have seen had the process never stopped."""
+    long_messages = [segment(runtime, f"msg{i}", ("user", "assistant")[i % 2], " ".join(TEXTS[i % 10:] + TEXTS[:i % 10]))
+                     for i in range(14)]
+    segments = conversation(runtime, 0) + long_messages
+    assert pager.cache.n_swa and len(joined(segments)) > 2 * pager.cache.n_swa
+    pager.save(segments)
+    edited = list(segments)
+    edited[3] = segment(runtime, "summary", "system", TEXTS[4] + " Bob also asked about clover.")
+    pager.sync(edited)
+    without_restart = pager.next_logits()
+    resumed = restart(runtime, tmp_path)
+    assert resumed.restore(edited) >= len(joined(segments)) - len(segments[3].tokens)
+    stats = resumed.sync(edited)
+    assert not stats.fallback
+    assert stats.evaluated <= len(edited[3].tokens) + 1
+    assert resumed.tokens == joined(edited)
+    assert_same_distribution(resumed.next_logits(), without_restart)  # as if the process had never stopped
+    resumed.close()
+
+
 def test_a_saved_state_of_another_conversation_is_not_loaded(runtime, pager, tmp_path, caplog):
     pager.save(conversation(runtime))
     stranger = [Segment("text", tuple(runtime.tokenize(" ".join(reversed(TEXTS)))))]
