@@ -25,6 +25,9 @@ close to several lines. Chosen leaving one letta-evals dev fact set out at a tim
 on the held-out set the rule picks the line the new fact contradicts for 87 % of updates (word
 overlap at 0.35, the rule before: 80 %) and replaces a line for 2.5 % of distinct facts about the
 same people (before: 3.3 %)."""
+SUPERSEDE_SIMILARITY = 0.35
+"""Share of words (Jaccard) a new fact must have in common with a line to count as its update
+when no line stands out by closeness: a restated name and detail with one value changed."""
 MATCH_SIMILARITY = 0.5
 """Share of words loosely copied text must share with a line to stand for that line."""
 RESTATING_WORDS = frozenset({"a", "an", "the", "and", "also", "while", "whereas", "but", "as", "well",
@@ -76,15 +79,24 @@ def closeness(line: str, content: str, meaning: float) -> float:
     return (similarity(line, content) + meaning) / 2
 
 
-def updated_line(scored: list[tuple[float, str]]) -> str:
-    """The line a new fact updates, from (closeness, line) pairs; "" when it updates none."""
+def updated_line(scored: list[tuple[float, str]], content: str) -> str:
+    """The line the new fact ``content`` updates, from (closeness, line) pairs; "" when it updates none.
+
+    The line that stands out by closeness, else the line whose words the fact largely repeats
+    (:data:`SUPERSEDE_SIMILARITY`). Together, on the dev updates: the contradicted line for 91 %
+    (closeness alone 87 %, words alone 80 %), a line replaced for 3.3 % of distinct facts (as
+    with words alone).
+    """
     ranked = sorted(scored, reverse=True)
     if not ranked:
         return ""
     best, line = ranked[0]
     lead = best - ranked[1][0] if len(ranked) > 1 else best
     close, alone = SUPERSEDE_CLOSE_AND_ALONE
-    return line if best >= SUPERSEDE_CLOSENESS or (best >= close and lead >= alone) else ""
+    if best >= SUPERSEDE_CLOSENESS or (best >= close and lead >= alone):
+        return line
+    overlap, line = max((similarity(held, content), held) for _, held in ranked)
+    return line if overlap >= SUPERSEDE_SIMILARITY else ""
 
 
 def restates(line: str, content: str) -> bool:

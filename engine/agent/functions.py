@@ -78,7 +78,7 @@ def _line_updated_by(ctx: FunctionContext, content: str):
         return None, ""
     vectors = ctx.store.embedder().embed([content] + [line for _, line in held])
     meanings = vectors[1:] @ vectors[0]
-    line = updated_line([(closeness(line, content, float(m)), line) for (_, line), m in zip(held, meanings)])
+    line = updated_line([(closeness(line, content, float(m)), line) for (_, line), m in zip(held, meanings)], content)
     block = next((b for b, held_line in held if held_line == line), None) if line else None
     return block, line
 

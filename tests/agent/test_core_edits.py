@@ -32,10 +32,18 @@ def test_a_fact_already_held_is_refused_so_the_turn_goes_on_to_reply(again):
 def test_the_line_a_fact_updates_is_the_one_clearly_closest():
     from engine.agent.core_edits import updated_line
 
-    assert updated_line([(0.6, "Ana lives in Lisbon."), (0.58, "Ana works in Lisbon.")]) == "Ana lives in Lisbon."
-    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.3, "Ana has a cat.")]) == "Ana lives in Lisbon."
-    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.5, "Ana works in Lisbon.")]) == ""
-    assert updated_line([(0.3, "Ana has a cat.")]) == ""
+    new = "Ana moved to Porto."
+    assert updated_line([(0.6, "Ana lives in Lisbon."), (0.58, "Ana works in Lisbon.")], new) == "Ana lives in Lisbon."
+    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.3, "Ana has a cat.")], new) == "Ana lives in Lisbon."
+    assert updated_line([(0.52, "Ana lives in Lisbon."), (0.5, "Ana works in Lisbon.")], new) == ""
+    assert updated_line([(0.3, "Ana has a cat.")], new) == ""
+
+
+def test_a_line_the_fact_repeats_word_for_word_but_one_is_its_update_even_when_none_stands_out():
+    from engine.agent.core_edits import updated_line
+
+    scored = [(0.45, "Ana works as a nurse at Santa Maria hospital."), (0.44, "Ana lives in Lisbon.")]
+    assert updated_line(scored, "Ana works as a nurse at Sao Jose hospital.") == scored[0][1]
 
 
 def test_a_question_is_refused_so_the_turn_goes_on_to_answer_it():
