@@ -18,7 +18,6 @@ from typing import Callable, Iterator
 
 from engine.agent.call_parser import decode_call
 from engine.agent.settings import AgentSettings
-from engine.context.queue import WARN_FRACTION
 from engine.errors import InputError
 from engine.events import (LABELS, Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent,
                            MemoryEvent, MemoryKind, TokenEvent, TurnEvent, label)
@@ -207,7 +206,7 @@ class Engine:
         self.load_model()
         self._restored.add(agent_id)
         try:
-            self._pager.restore(self.loop.compile(agent_id))
+            self._pager.restore(self.loop.window.compile(agent_id))
         except Exception:  # a state file is a cache: never trusted, never fatal
             log.exception("saved KV state not restored")
 
@@ -215,7 +214,7 @@ class Engine:
         try:
             self.store.embed_pending()
             if self._pager:
-                self._pager.save(self.loop.compile(agent_id))
+                self._pager.save(self.loop.window.compile(agent_id))
         except Exception as exc:  # embeddings and the KV state are caught up next turn
             log.warning("post-turn upkeep failed (%s); it will be retried next turn", str(exc).splitlines()[0][:200])
             log.debug("post-turn upkeep failure", exc_info=True)
@@ -237,11 +236,8 @@ class Engine:
         return MemoryStats(self.store.recall.count(agent_id), self.store.archival.count(agent_id))
 
     def context_report(self, agent: str = "default") -> ContextEvent:
-        from engine.context.segments import tokens_by_kind, total_tokens
-
-        segments = self.loop.compile(self.agent(agent).id)
-        return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
-                            int(WARN_FRACTION * self.loop.budget))
+        window = self.loop.window
+        return window.report(window.compile(self.agent(agent).id))
 
     # -- memory -----------------------------------------------------------------------------------
 

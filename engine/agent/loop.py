@@ -1,9 +1,11 @@
 """One turn of the LLM-OS loop: store, page in, compile, sync the KV cache, call, dispatch.
 
-The user's message is durable in recall storage before the model sees it. The model answers
-with function calls under a grammar; a memory edit carries its reply, so saving a fact and
-answering is one step; the step plan decides which calls the next step admits (no repeated
-search), and the last step admits only send_message, so every turn ends with a reply.
+The user's message is durable in recall storage before the model sees it. The window (its
+parts, pressure, eviction) belongs to engine.context.window: the loop asks it for the window
+before each step and runs the step. The model answers with function calls under a grammar; a
+memory edit carries its reply, so saving a fact and answering is one step; the step plan decides
+which calls the next step admits (no repeated search), and the last step admits only
+send_message, so every turn ends with a reply.
 """
 
 from __future__ import annotations
@@ -22,20 +24,18 @@ from engine.agent.message_stream import MessageStream, drawable
 from engine.agent.page_in import core_lines_for, page_in, quoted_core_lines
 from engine.agent.settings import AgentSettings
 from engine.agent.step_plan import StepGrammars, allowed_functions
-from engine.context.compiler import ContextCompiler, ContextParts
-from engine.context.eviction import Summariser, evict
-from engine.context.queue import WARN_FRACTION, Pressure, pressure
-from engine.context.segments import Segment, tokens_by_kind, total_tokens
-from engine.context.state import ContextState, ContextStateStore
+from engine.context.eviction import Summariser
+from engine.context.segments import Segment
+from engine.context.window import ContextWindow, WindowLimits
 from engine.crash_points import crash_point
-from engine.events import (Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent,
-                           MemoryKind, TokenEvent, TurnEvent)
+from engine.events import (Changes, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, MemoryKind,
+                           TokenEvent, TurnEvent)
 from engine.runtime.model import CancelFlag, GenerationStats
 
 log = logging.getLogger(__name__)
 
-PAGE_IN_QUERY_CHARS = 2000
-NO_REPLY = "Sorry, I could not put a reply together just now. Your message is saved; please ask again."  # a 1 MB paste searches by its beginning, not by every word in it
+PAGE_IN_QUERY_CHARS = 2000  # a 1 MB paste searches by its beginning, not by every word in it
+NO_REPLY = "Sorry, I could not put a reply together just now. Your message is saved; please ask again."
 
 
 EXAMPLES_MIN_N_CTX = 2048
@@ -56,13 +56,14 @@ class AgentLoop:
 
     def __init__(self, runtime, store, pager=None, settings: AgentSettings = AgentSettings()) -> None:
         self.runtime, self.store, self.pager, self.settings = runtime, store, pager, settings
-        self.compiler = ContextCompiler(runtime)
-        self.states = ContextStateStore(store.db)
         self.specs = function_specs(settings.max_message_chars)
         self.grammars = StepGrammars(runtime, self.specs)
-        self.summarise = Summariser(runtime, pager, settings.summary_chars, settings.summary_max_tokens,
-                                    settings.summarise_with_model)
-        self.budget = runtime.n_ctx - settings.reply_reserve_tokens
+        with_examples = runtime.n_ctx >= EXAMPLES_MIN_N_CTX
+        summarise = Summariser(runtime, pager, settings.summary_chars, settings.summary_max_tokens,
+                               settings.summarise_with_model)
+        limits = WindowLimits(settings.reply_reserve_tokens, settings.message_fraction)
+        self.window = ContextWindow(runtime, store, limits, lambda name: system_prompt(name, self.specs, with_examples),
+                                    summarise)
 
     # -- the turn -------------------------------------------------------------------------------
 
@@ -82,12 +83,12 @@ class AgentLoop:
               created_at: datetime | None) -> Iterator[TurnEvent]:
         message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
         yield MemoryEvent(MemoryKind.MESSAGE_STORED, {"message_id": message.id, "role": "user"})
-        self._start_queue(agent_id, message.id)
+        self.window.start_queue(agent_id, message.id)
         yield from self.page_in_for(agent_id, text, message.id)
         reply, done, stats = "", [], GenerationStats()
         for step in range(1, self.settings.max_steps + 1):
             allowed = allowed_functions(tuple(self.specs), done, step, self.settings.max_steps)
-            segments = yield from self._prepare(agent_id)
+            segments = yield from self.window.prepare(agent_id)
             result = yield from self._step(agent_id, segments, allowed, step, cancel, stats)
             if result is None or stats.stop_reason == "cancelled":
                 break
@@ -105,108 +106,21 @@ class AgentLoop:
                 created_at: datetime | None = None):
         """Store a message and keep the window in bounds, without a reply (replays, imports)."""
         message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
-        self._start_queue(agent_id, message.id)
-        for _ in self._prepare(agent_id):
+        self.window.start_queue(agent_id, message.id)
+        for _ in self.window.prepare(agent_id):
             pass
         return message
 
     def page_in_for(self, agent_id: int, query: str, message_id: int | None = None) -> Iterator[TurnEvent]:
         query = query[:PAGE_IN_QUERY_CHARS]
-        in_context = {m.id for m in self._queue(agent_id)}
+        in_context = {m.id for m in self.window.queue(agent_id)}
         limit = int(self.runtime.n_ctx * self.settings.recalled_fraction)
         paged = page_in(self.store, agent_id, query, in_context, limit, self.runtime.count_tokens,
                         exclude_message_id=message_id)
         core_lines = core_lines_for(self.store, agent_id, query)
         recalled = "\n".join(part for part in (paged.text, core_lines) if part)
-        self.states.set(agent_id, replace(self.states.get(agent_id), recalled=recalled))
+        self.window.set_recalled(agent_id, recalled)
         yield MemoryEvent(MemoryKind.PAGE_IN, {"hits": [{"tier": h.tier, "id": h.id, "text": h.text[:200]} for h in paged.hits]})
-
-    def _start_queue(self, agent_id: int, message_id: int) -> None:
-        if self.states.get(agent_id).queue_start_id == 0:
-            self.states.set(agent_id, ContextState(message_id))
-
-    def _queue(self, agent_id: int):
-        start = self.states.get(agent_id).queue_start_id
-        return self.store.recall.range(agent_id, after_id=start - 1, limit=100_000) if start else []
-
-    # -- context ----------------------------------------------------------------------------------
-
-    def compile(self, agent_id: int, pressure_percent: int | None = None) -> list[Segment]:
-        """The window as it stands now (also used by the UI's context bar)."""
-        agent = self.store.agents.get(agent_id)
-        state = self.states.get(agent_id)
-        with_examples = self.runtime.n_ctx >= EXAMPLES_MIN_N_CTX
-        parts = ContextParts(system_prompt(agent.name, self.specs, with_examples), tuple(self.store.core.blocks(agent_id)),
-                             state.summary, state.recalled, tuple(self._queue(agent_id)),
-                             pressure_percent)
-        return self._fit_messages(self.compiler.compile(parts))
-
-    def _fit_messages(self, segments: list[Segment]) -> list[Segment]:
-        """A huge message (a 1 MB paste) is shown cut; the whole of it stays in recall storage."""
-        limit = int(self.runtime.n_ctx * self.settings.message_fraction)
-        out = []
-        for seg in segments:
-            if seg.kind == "message" and seg.n_tokens > limit:
-                keep = self.runtime.detokenize(seg.tokens[: limit - 40])
-                note = " … [cut here: the full message is in recall storage]"
-                seg = self.compiler.segment(seg.key, seg.kind, "user", keep + note)
-            out.append(seg)
-        return out
-
-    def _prepare(self, agent_id: int):
-        segments = self.compile(agent_id)
-        fixed = dict(tokens_by_kind(segments))
-        self.runtime.require_room(fixed.get("system", 0) + fixed.get("core", 0),
-                                  self.settings.reply_reserve_tokens, "the system prompt with core memory")
-        generation = len(self.compiler.generation_tokens())
-        used = total_tokens(segments) + generation
-        level = pressure(used, self.budget)
-        if level is Pressure.WARN:
-            warned = self.compile(agent_id, pressure_percent=round(100 * used / self.budget))
-            if total_tokens(warned) + generation <= self.budget:
-                return warned
-            level = Pressure.FULL  # the warning itself would overflow the window
-        if level is Pressure.FULL:
-            yield from self._evict(agent_id, segments)
-            segments = self._trim_recalled(agent_id, self.compile(agent_id))
-        return segments
-
-    def _trim_recalled(self, agent_id: int, segments: list[Segment]) -> list[Segment]:
-        """Drop paged-in hits, the weakest (last) first, while the window is still over budget
-        after an eviction: at a small window the fixed part leaves little room, and the queue's
-        own messages matter more than recalled ones."""
-        lines = self.states.get(agent_id).recalled.split("\n")
-        gen = len(self.compiler.generation_tokens())
-        while len(lines) > 1 and total_tokens(segments) + gen > self.budget:
-            lines.pop()
-            state = self.states.get(agent_id)
-            self.states.set(agent_id, replace(state, recalled="\n".join(lines) if len(lines) > 1 else ""))
-            segments = self.compile(agent_id)
-        return self._shorten_summary(agent_id, segments)
-
-    def _shorten_summary(self, agent_id: int, segments: list[Segment]) -> list[Segment]:
-        """Cut the summary's oldest part while the window is over budget with every hit gone: a
-        small window with a large system prompt cannot hold a full summary; what it said of the
-        evicted messages is still in recall storage."""
-        gen = len(self.compiler.generation_tokens())
-        state = self.states.get(agent_id)
-        while state.summary and total_tokens(segments) + gen > self.budget:
-            words = [w for w in state.summary.split() if w != "…"]
-            kept = words[max(1, len(words) // 3):]  # strictly fewer words each round
-            state = replace(state, summary=("… " + " ".join(kept)) if kept else "")
-            self.states.set(agent_id, state)
-            segments = self.compile(agent_id)
-        return segments
-
-    def _evict(self, agent_id: int, segments: list[Segment]) -> Iterator[TurnEvent]:
-        state = self.states.get(agent_id)
-        eviction = evict(self.store, agent_id, state, self._queue(agent_id), segments, self.budget, self.summarise)
-        if eviction is None:
-            return
-        crash_point("eviction")
-        self.states.set(agent_id, eviction.state)
-        yield MemoryEvent(MemoryKind.EVICTED, {"message_ids": list(eviction.evicted_ids), "tokens": eviction.evicted_tokens})
-        yield MemoryEvent(MemoryKind.SUMMARISED, {"summary": eviction.state.summary, "method": eviction.summary_method})
 
     # -- one model step ---------------------------------------------------------------------------
 
@@ -214,9 +128,9 @@ class AgentLoop:
               cancel: CancelFlag | None, stats: GenerationStats):
         # The generation prompt is synced with the window, so its tokens share the decode of the
         # last change and generation samples from the synced logits without another decode.
-        generation = self.compiler.generation_segment()
+        generation = self.window.generation_segment()
         sync = self.pager.sync([*segments, generation]) if self.pager else None
-        yield self._context_event(segments, sync)
+        yield self.window.report(segments, sync)
         prompt = [t for s in segments for t in s.tokens] + list(generation.tokens)
         stream, step_stats = MessageStream(), GenerationStats()
         grammar = self.grammars.grammar(allowed, self.store.core.blocks(agent_id))
@@ -239,7 +153,7 @@ class AgentLoop:
         yield FunctionCallEvent(call.name, call.arguments, step)
         if call.name == SEND_MESSAGE:
             return call, True, drawable(call.arguments["message"])
-        closest = quoted_core_lines(self.states.get(agent_id).recalled)
+        closest = quoted_core_lines(self.window.recalled(agent_id))
         result = dispatch(call, self.specs, FunctionContext(self.store, agent_id, closest_core_lines=closest))
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
         # An edit's reply stands once the edit has landed; a failed edit goes round again.
@@ -258,12 +172,6 @@ class AgentLoop:
         if ok and name.startswith(("core_memory", "archival_memory_insert")) and _changed(text):
             kind = MemoryKind.CORE_EDIT if name.startswith("core") else MemoryKind.ARCHIVAL_INSERT
             yield MemoryEvent(kind, {"function": name})
-
-    def _context_event(self, segments: list[Segment], sync) -> ContextEvent:
-        return ContextEvent(tokens_by_kind(segments), total_tokens(segments), self.runtime.n_ctx,
-                            int(WARN_FRACTION * self.budget),
-                            evaluated_tokens=getattr(sync, "evaluated", 0), reused_tokens=getattr(sync, "reused", 0),
-                            prompt_ms=getattr(sync, "ms", 0.0))
 
 
 def _changed(result: str) -> bool:

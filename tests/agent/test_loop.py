@@ -63,11 +63,11 @@ def test_a_summary_too_large_for_a_small_window_is_cut_so_the_window_fits(make_e
     loop, agent_id = engine.loop, engine.agent().id
     first = loop.observe(agent_id, "Hello there.")
     long_summary = " ".join(f"The user mentioned topic number {i} at length." for i in range(60))
-    loop.states.set(agent_id, replaced(loop.states.get(agent_id), summary=long_summary))
+    loop.window.states.set(agent_id, replaced(loop.window.states.get(agent_id), summary=long_summary))
     loop.observe(agent_id, "Another message to fill the window a little more.")
-    segments = loop.compile(agent_id)
-    assert total_tokens(segments) + len(loop.compiler.generation_tokens()) <= loop.budget
-    summary = loop.states.get(agent_id).summary
+    segments = loop.window.compile(agent_id)
+    assert total_tokens(segments) + loop.window.generation_segment().n_tokens <= loop.window.budget
+    summary = loop.window.states.get(agent_id).summary
     assert summary and len(summary) < len(long_summary)
     assert engine.store.recall.get(first.id).content == "Hello there."
 
