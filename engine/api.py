@@ -177,6 +177,20 @@ class Engine:
                 if isinstance(event, DoneEvent):
                     self._after_turn(agent_id)
 
+    def resume(self, agent: str = "default") -> ContextEvent:
+        """Bring the KV cache to the agent's window as it stands, from the state saved at the last
+        stop when there is one, else by reading the window; returns what it cost.
+
+        A UI calls this in the background once the model is loaded, so that the first reply after
+        a start reads only the new message (a turn would otherwise do this work first).
+        """
+        with storage_errors(self.data_dir):
+            agent_id = self.agent(agent).id
+            self._restore_once(agent_id)
+            window = self.loop.window
+            segments = window.compile(agent_id)
+            return window.report(segments, self._pager.sync(segments))
+
     def observe(self, text: str, agent: str = "default", name: str | None = None,
                 created_at: datetime | None = None) -> Message:
         """Store a message in the conversation without a reply (a replayed or imported chat); the

@@ -35,3 +35,22 @@ def test_a_restart_that_sends_before_loading_the_model_still_restores(make_engin
     assert not reopened.model_loaded
     first = _first_context(reopened.send("Where do I live?"))
     assert first.reused_tokens > 0.8 * first.total_tokens
+
+
+def test_resume_puts_the_window_back_from_the_saved_state_before_any_message(make_engine, tmp_path):
+    engine = make_engine(agent_settings=ONE_STEP)
+    engine.insert_passage("The spare house key is under the blue flowerpot by the back door.")
+    list(engine.send("Where is the spare house key?"))
+    engine.close()
+
+    reopened = make_engine(agent_settings=ONE_STEP)
+    resumed = reopened.resume()
+    reopened.close()
+    assert resumed.total_tokens > 100
+    assert resumed.evaluated_tokens <= 2  # the last token again, for its logits
+
+    for state in (tmp_path / "cache" / "kv").glob("*.kvstate"):
+        state.unlink()
+    reread = make_engine(agent_settings=ONE_STEP).resume()
+    assert reread.total_tokens == resumed.total_tokens
+    assert reread.evaluated_tokens == reread.total_tokens
