@@ -90,6 +90,17 @@ def call_option(spec: FunctionSpec, narrowed: dict[str, dict] | None = None,
     }
 
 
+def literal_safe(text: str) -> bool:
+    """Whether ``text`` can be a fixed value (``enum``, ``const``) of a grammar's schema.
+
+    llama-cpp-python writes such a value into the grammar without escaping JSON's own escapes
+    for the grammar's quoting: a quote in a core line ends the literal early and llama.cpp
+    rejects the grammar (the turn would fail); a backslash or a control character admits JSON
+    that does not parse. Text with none of them is written as it is.
+    """
+    return not any(c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _grammar_arguments(spec: FunctionSpec) -> dict:
     """Arguments for the grammar: every argument required, so the model cannot stop early."""
     params = dict(spec.parameters)

@@ -7,13 +7,14 @@ saves a fact is one step; an edit that came without one is followed by the reply
 search that ran, the model may reply or edit but not search again (one look a turn: a second
 search of a small model only rewords the first); every turn ends with a reply within
 ``max_steps``. The grammar also lists the lines a core block holds, so a replacement names a
-line that exists and the block it is in.
+line that exists and the block it is in (lines that cannot be written into a grammar as they
+are, see :func:`literal_safe`, are left out: such a line is still updated by an appended fact).
 """
 
 from __future__ import annotations
 
 from engine.agent.core_edits import lines_of
-from engine.agent.function_schema import FunctionSpec, calls_schema, call_option
+from engine.agent.function_schema import FunctionSpec, calls_schema, call_option, literal_safe
 from engine.lru import LruCache
 from engine.memory.types import CoreBlock
 
@@ -49,9 +50,11 @@ class StepGrammars:
             spec, reply = self.specs[name], self.reply_chars if name in EDITS else None
             if name == "core_memory_replace":
                 options += [call_option(spec, {"label": {"const": b.label}, "old_content": {"enum": lines}}, reply)
-                            for b in blocks if (lines := lines_of(b.value))]
+                            for b in blocks if literal_safe(b.label)
+                            and (lines := [line for line in lines_of(b.value) if literal_safe(line)])]
             elif name == "core_memory_append":
-                options.append(call_option(spec, {"label": {"enum": [b.label for b in blocks]}}, reply))
+                labels = [b.label for b in blocks if literal_safe(b.label)]
+                options.append(call_option(spec, {"label": {"enum": labels}} if labels else None, reply))
             else:
                 options.append(call_option(spec, reply_chars=reply))
         return calls_schema(options)

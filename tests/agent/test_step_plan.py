@@ -56,3 +56,20 @@ def test_edits_carry_the_reply_and_other_calls_do_not():
         assert by_name[name]["properties"]["reply"]["maxLength"] == 300
     for name in ("send_message", "conversation_search", "archival_memory_search"):
         assert "reply" not in by_name[name]["properties"]
+
+
+
+def test_core_lines_with_quotes_or_backslashes_are_left_out_of_the_replaceable_lines():
+    grammars = StepGrammars(runtime=None, specs=function_specs())
+    blocks = [CoreBlock(1, "human", 'Likes: {"drink": "green tea"}\nKeeps notes in C:\\notes\nLives in Lisbon.', 2000, 1)]
+    assert '"enum": ["Lives in Lisbon."]' in json.dumps(grammars.schema(NAMES, blocks))
+
+
+def test_a_turn_goes_through_when_core_memory_holds_quotes_and_backslashes(make_engine):
+    """A line the model once saved with JSON in it made llama.cpp reject the step's grammar."""
+    from engine.events import DoneEvent
+
+    engine = make_engine()
+    engine.edit_core("human", 'Likes: {"drink": "green tea"}\nKeeps notes in C:\\notes\nLives in Lisbon.')
+    done = [e for e in engine.send("I moved to Porto last week.") if isinstance(e, DoneEvent)]
+    assert done and done[0].reply
