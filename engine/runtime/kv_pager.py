@@ -233,8 +233,15 @@ class KVPager:
         return self._store
 
     def save(self, segments: Sequence[Segment]) -> Path:
-        """Sync to ``segments`` (a reply still in the cache costs only its end), then write the state."""
-        self.sync(segments, logits=False)
+        """Sync to ``segments`` (a reply still in the cache costs only its end), then write the state.
+
+        A window that outgrew the context after a long reply is evicted at the next turn; until
+        then the cache as it stands (the last prompt and its reply) is what a restart can reuse.
+        """
+        try:
+            self.sync(segments, logits=False)
+        except ContextTooSmallError:
+            log.info("window larger than the context; saving the cache as it stands")
         return self.store.write(self.tokens, self.cache.save_context())
 
     def restore(self, segments: Sequence[Segment]) -> int:

@@ -118,3 +118,16 @@ def test_saving_keeps_only_the_newest_states_of_a_model(runtime, pager, tmp_path
     for i in range(4):
         pager.save(segments + [Segment(f"extra{i}", tuple(runtime.tokenize(TEXTS[i])))])
     assert len(list(tmp_path.glob("*.kvstate"))) == 2
+
+
+def test_a_window_that_outgrew_the_context_still_saves_what_the_cache_holds(runtime, pager, tmp_path):
+    """After a long reply the window may not fit until the next turn evicts; a restart then
+    still reuses the cache as it stood."""
+    segments = conversation(runtime)
+    pager.sync(segments)
+    too_long = segments + [Segment("paste", tuple(runtime.tokenize(" ".join(TEXTS) * 30)))]
+    assert len(joined(too_long)) >= runtime.llama.n_ctx()
+    pager.save(too_long)
+    resumed = restart(runtime, tmp_path)
+    assert resumed.restore(segments) >= len(joined(segments)) - 1
+    resumed.close()
