@@ -161,7 +161,20 @@ class MainWindow(QMainWindow):
         self.load_bar.hide()
         self.model_error = ""
         self.model_label.setText(f"Model: <b>{html.escape(name)}</b> · n_ctx {self.config.settings.n_ctx:,}")
-        self.refresh_context()
+        self.resume_context()
+
+    def resume_context(self) -> None:
+        """Put the conversation back into the model's cache now (from the saved state when there is
+        one), so the first reply reads only the new message."""
+        agent = self.agent
+        self.statusBar().showMessage("Reading the conversation into the model…")
+
+        def shown(event) -> None:
+            self.statusBar().clearMessage()
+            self._show_context(event)
+
+        self.client.op(lambda engine: engine.resume(agent), shown,
+                       lambda message: self.statusBar().showMessage(message, 15000))
 
     def _on_model_failed(self, message: str) -> None:
         self.load_bar.hide()

@@ -30,3 +30,15 @@ def test_new_settings_reload_the_model_in_the_background(qtbot, open_window, tmp
     qtbot.waitUntil(lambda: "2,048 tokens" in window.memory.context_bar.title.text(), timeout=60_000)
     assert "n_ctx 2,048" in window.model_label.text()
     assert window.client.engine.settings.paging_mode == "exact"
+
+
+def test_once_the_model_is_loaded_the_conversation_is_already_in_its_cache(qtbot, open_window, tmp_path):
+    """The app puts the window back into the KV cache at start, so the first reply reads only the
+    new message: asking again afterwards finds nothing left to evaluate."""
+    window = open_window(tmp_path / "data")
+    qtbot.waitUntil(lambda: window.context_shown, timeout=120_000)
+    again = []
+    window.client.op(lambda engine: engine.resume(window.agent), again.append)
+    qtbot.waitUntil(lambda: bool(again), timeout=60_000)
+    assert again[0].total_tokens > 100
+    assert again[0].evaluated_tokens <= 1
