@@ -75,21 +75,30 @@ def test_similarity_is_word_overlap():
     assert 0.3 < similarity("Ana lives in Lisbon", "Ana lives in Porto") < 0.7
 
 
-def test_an_update_appended_to_another_block_replaces_the_line_where_it_lives(tmp_path, embedder):
+@pytest.fixture
+def facts(tmp_path, embedder):
+    """An agent whose "facts" block holds FACTS, and a function that appends through dispatch."""
     from engine.agent.call_parser import FunctionCall
     from engine.agent.functions import FunctionContext, dispatch, function_specs
     from engine.memory.store import MemoryStore
 
     store = MemoryStore.open(tmp_path / "data", embedder=embedder)
-    try:
-        agent = store.agents.create("facts")
-        store.core.create(agent.id, "facts", FACTS)
-        call = FunctionCall("core_memory_append", {"label": "human", "content": "Ana lives in Porto."})
-        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
-        assert store.core.get(agent.id, "facts").value.splitlines()[0] == "Ana lives in Porto."
-        assert "Porto" not in store.core.get(agent.id, "human").value
-    finally:
-        store.close()
+    agent = store.agents.create("facts")
+    store.core.create(agent.id, "facts", FACTS)
+
+    def append(label: str, content: str):
+        call = FunctionCall("core_memory_append", {"label": label, "content": content})
+        return dispatch(call, function_specs(), FunctionContext(store, agent.id))
+
+    yield store, agent.id, append
+    store.close()
+
+
+def test_an_update_appended_to_another_block_replaces_the_line_where_it_lives(facts):
+    store, agent_id, append = facts
+    assert append("human", "Ana lives in Porto.").ok
+    assert store.core.get(agent_id, "facts").value.splitlines()[0] == "Ana lives in Porto."
+    assert "Porto" not in store.core.get(agent_id, "human").value
 
 
 def test_a_replacement_that_keeps_the_line_and_adds_a_sentence_adds_that_sentence():
@@ -101,23 +110,12 @@ def test_a_replacement_that_keeps_the_line_and_adds_a_sentence_adds_that_sentenc
     assert added_text("Ana lives in Lisbon.", "Ana lives in Porto. She moved in May.") == ""
 
 
-def test_a_new_fact_about_the_same_person_keeps_every_line(tmp_path, embedder):
-    from engine.agent.call_parser import FunctionCall
-    from engine.agent.functions import FunctionContext, dispatch, function_specs
-    from engine.memory.store import MemoryStore
-
-    store = MemoryStore.open(tmp_path / "data", embedder=embedder)
-    try:
-        agent = store.agents.create("facts")
-        store.core.create(agent.id, "facts", FACTS)
-        call = FunctionCall("core_memory_append", {"label": "facts", "content": "Ana is allergic to peanuts."})
-        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
-        assert store.core.get(agent.id, "facts").value == FACTS + "\nAna is allergic to peanuts."
-        moved = FunctionCall("core_memory_append", {"label": "facts", "content": "Ana now lives in Porto."})
-        assert dispatch(moved, function_specs(), FunctionContext(store, agent.id)).ok
-        assert store.core.get(agent.id, "facts").value.splitlines()[0] == "Ana now lives in Porto."
-    finally:
-        store.close()
+def test_a_new_fact_about_the_same_person_keeps_every_line(facts):
+    store, agent_id, append = facts
+    assert append("facts", "Ana is allergic to peanuts.").ok
+    assert store.core.get(agent_id, "facts").value == FACTS + "\nAna is allergic to peanuts."
+    assert append("facts", "Ana now lives in Porto.").ok
+    assert store.core.get(agent_id, "facts").value.splitlines()[0] == "Ana now lives in Porto."
 
 
 def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_path, embedder):
