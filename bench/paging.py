@@ -207,7 +207,7 @@ def engine_resume(settings: RuntimeSettings, turns: int) -> dict:
                 shutil.copytree(snapshot, data)
             engine = Engine(data, settings, cache_dir=cache, agent_settings=one_step)
             engine.load_model()
-            engine.store.embedder().embed(["warm up"])  # as the app does before the first turn
+            engine.warm_up()  # as the app does before the first turn
             start = time.perf_counter()
             resumed = engine.resume()
             resume_ms = (time.perf_counter() - start) * 1000
