@@ -17,8 +17,10 @@ from engine.memory.core import CoreMemoryEditError
 _WORD = re.compile(r"[\w']+")
 SUPERSEDE_CLOSENESS = 0.55
 """Closeness (see :func:`closeness`) at which a new fact is taken as the update of a line."""
-SUPERSEDE_CLOSE_AND_ALONE = (0.5, 0.1)
-"""A little less close is enough when no other line comes near (closeness, lead over the second).
+STANDS_OUT_BY = 0.1
+"""Lead in closeness over the next line at which one line stands out as the one a text is about."""
+SUPERSEDE_CLOSE_AND_ALONE = (0.5, STANDS_OUT_BY)
+"""A little less close is enough when the line stands out (closeness, lead over the second).
 
 An update restates one line with a changed detail; a new fact about the same people is about as
 close to several lines. Chosen leaving one letta-evals dev fact set out at a time (twelve sets):

@@ -25,13 +25,19 @@ def store(tmp_path, embedder):
     opened.close()
 
 
-def test_the_lines_closest_to_the_message_are_quoted_with_their_block_the_closest_last(store):
+def test_a_line_that_stands_out_is_quoted_alone_with_its_block(store):
     agent = store.agents.create("facts-agent")
     store.core.create(agent.id, "facts", "\n".join(FACTS))
     text = core_lines_for(store, agent.id, "Which field does Rebeka Andress specialize in as a biologist?")
-    assert text.startswith(CORE_HEADER)
-    assert text.splitlines()[-1] == '- facts: "Rebeka Andress is a marine biologist specializing in coral reef ecosystems."'
-    assert len(text.splitlines()) == 4
+    assert text.splitlines() == [CORE_HEADER, '- facts: "Rebeka Andress is a marine biologist specializing in coral reef ecosystems."']
+
+
+def test_lines_about_as_close_are_quoted_together_the_closest_last(store):
+    agent = store.agents.create("facts-agent")
+    store.core.create(agent.id, "facts", "\n".join(FACTS))
+    quoted = core_lines_for(store, agent.id, "What has Rebeka Andress done?").splitlines()[1:]
+    assert len(quoted) == 3
+    assert all("Rebeka Andress" in line for line in quoted)
 
 
 def test_a_short_core_memory_is_read_whole_and_gets_no_pointer(store):
@@ -49,7 +55,7 @@ def test_a_search_that_finds_nothing_quotes_the_closest_core_lines_back(store):
     store.core.create(agent.id, "facts", "\n".join(FACTS))
     pointed = core_lines_for(store, agent.id, "Which award did Rebeka Andress receive?")
     closest = quoted_core_lines(pointed)
-    assert len(closest) == 3 and closest[-1].startswith("facts: ") and "award" in closest[-1]
+    assert closest and closest[-1].startswith("facts: ") and "award" in closest[-1]
     call = FunctionCall("conversation_search_date", {"start_date": "2021-01-01", "end_date": "2021-12-31"})
     result = json.loads(dispatch(call, function_specs(), FunctionContext(store, agent.id, closest_core_lines=closest)).text)
     assert result["total"] == 0 and result["in_core_memory"] == list(closest)
