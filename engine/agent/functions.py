@@ -37,6 +37,9 @@ class FunctionContext:
     closest_core_lines: tuple[str, ...] = ()
     """The core memory lines page-in found closest to the latest message, quoted back by a search
     that finds nothing."""
+    turn_message_id: int | None = None
+    """The user message the turn answers: conversation searches look only before it, since the
+    turn's own messages are in view and match the words of the question they echo."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ def conversation_search(ctx: FunctionContext, query: str, page: int = 1) -> str:
         query: words to look for
         page: result page, starting at 1
     """
-    return _page_json(ctx.store.recall.search_text(ctx.agent_id, query, max(1, page), ctx.page_size), ctx)
+    return _page_json(ctx.store.recall.search_text(ctx.agent_id, query, max(1, page), ctx.page_size,
+                                                   before_id=ctx.turn_message_id), ctx)
 
 
 def conversation_search_date(ctx: FunctionContext, start_date: str, end_date: str, page: int = 1) -> str:
@@ -128,7 +132,8 @@ def conversation_search_date(ctx: FunctionContext, start_date: str, end_date: st
         page: result page, starting at 1
     """
     start, end = _parse_day(start_date), _parse_day(end_date) + timedelta(days=1)
-    return _page_json(ctx.store.recall.search_date(ctx.agent_id, start, end, None, max(1, page), ctx.page_size), ctx)
+    return _page_json(ctx.store.recall.search_date(ctx.agent_id, start, end, None, max(1, page), ctx.page_size,
+                                                   before_id=ctx.turn_message_id), ctx)
 
 
 def archival_memory_insert(ctx: FunctionContext, content: str) -> str:

@@ -89,7 +89,7 @@ class AgentLoop:
         for step in range(1, self.settings.max_steps + 1):
             allowed = allowed_functions(tuple(self.specs), done, step, self.settings.max_steps)
             segments = yield from self.window.prepare(agent_id)
-            result = yield from self._step(agent_id, segments, allowed, step, cancel, stats)
+            result = yield from self._step(agent_id, message.id, segments, allowed, step, cancel, stats)
             if result is None or stats.stop_reason == "cancelled":
                 break
             call, ok, done_reply = result
@@ -124,8 +124,8 @@ class AgentLoop:
 
     # -- one model step ---------------------------------------------------------------------------
 
-    def _step(self, agent_id: int, segments: list[Segment], allowed: tuple[str, ...], step: int,
-              cancel: CancelFlag | None, stats: GenerationStats):
+    def _step(self, agent_id: int, message_id: int, segments: list[Segment], allowed: tuple[str, ...],
+              step: int, cancel: CancelFlag | None, stats: GenerationStats):
         # The generation prompt is synced with the window, so its tokens share the decode of the
         # last change and generation samples from the synced logits without another decode.
         generation = self.window.generation_segment()
@@ -154,7 +154,8 @@ class AgentLoop:
         if call.name == SEND_MESSAGE:
             return call, True, drawable(call.arguments["message"])
         closest = quoted_core_lines(self.window.recalled(agent_id))
-        result = dispatch(call, self.specs, FunctionContext(self.store, agent_id, closest_core_lines=closest))
+        context = FunctionContext(self.store, agent_id, closest_core_lines=closest, turn_message_id=message_id)
+        result = dispatch(call, self.specs, context)
         yield from self._record_result(agent_id, call.name, result.ok, result.text, step)
         # An edit's reply stands once the edit has landed; a failed edit goes round again.
         return call, result.ok, drawable(call.reply) if result.ok and call.reply else None

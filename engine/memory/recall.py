@@ -131,14 +131,18 @@ class RecallStore:
     def count(self, agent_id: int) -> int:
         return self.db.cursor().execute("SELECT count(*) FROM messages WHERE agent_id = ?", [agent_id]).fetchone()[0]
 
-    def search_text(self, agent_id: int, query: str, page: int = 1, page_size: int = 10) -> Page[Hit]:
+    def search_text(self, agent_id: int, query: str, page: int = 1, page_size: int = 10,
+                    before_id: int | None = None) -> Page[Hit]:
         """Messages matching any word of ``query``, best first (BM25, newer rows by word scan);
-        ties go to the newer message."""
+        ties go to the newer message. With ``before_id``, only messages older than that one."""
         page, page_size = _check_paging(page, page_size)
         words = _words(query)
         if not words:
             return Page((), page, page_size, 0)
         ids, scores = self._text_scores(agent_id, query, words)
+        if before_id is not None:
+            older = ids < before_id
+            ids, scores = ids[older], scores[older]
         best_ids, best_scores = bm25.top(ids, scores, page * page_size)
         skip = (page - 1) * page_size
         result = Page(self._hits(best_ids[skip:], best_scores[skip:]), page, page_size, len(ids))
@@ -176,9 +180,10 @@ class RecallStore:
                      if (m := found.get(i)) is not None)
 
     def search_date(self, agent_id: int, start: datetime, end: datetime, query: str | None = None,
-                    page: int = 1, page_size: int = 10) -> Page[Hit]:
+                    page: int = 1, page_size: int = 10, before_id: int | None = None) -> Page[Hit]:
         """Messages with ``start <= created_at < end``, oldest first; optionally only those
-        containing a word of ``query`` (score: the share of its words they contain)."""
+        containing a word of ``query`` (score: the share of its words they contain), and with
+        ``before_id`` only those older than that message."""
         page, page_size = _check_paging(page, page_size)
         words = _words(query or "")
         if query is not None and not words:
@@ -187,8 +192,9 @@ class RecallStore:
         score = f"{found} / ?" if words else "1.0"
         score_params = [*patterns, float(len(words))] if words else []
         sql = (f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, {score} AS score FROM messages "
-               "WHERE agent_id = ? AND created_at >= ? AND created_at < ?) WHERE score > 0")
-        rows = self._paged(sql, "created_at, id", [*score_params, agent_id, start, end], page, page_size)
+               "WHERE agent_id = ? AND created_at >= ? AND created_at < ? AND id < ?) WHERE score > 0")
+        rows = self._paged(sql, "created_at, id", [*score_params, agent_id, start, end,
+                                                   2**62 if before_id is None else before_id], page, page_size)
         result = _page(rows, page, page_size)
         self._log_search(agent_id, "date", query, result, start=start.isoformat(), end=end.isoformat())
         return result

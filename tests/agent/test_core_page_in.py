@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from engine.agent.page_in import CORE_HEADER, core_lines_for
+from engine.agent.page_in import CORE_HEADER, core_lines_for, quoted_core_lines
 from engine.memory.store import MemoryStore
 
 FACTS = [
@@ -59,3 +59,22 @@ def test_a_search_that_finds_nothing_quotes_the_closest_core_lines_back(store):
     call = FunctionCall("conversation_search_date", {"start_date": "2021-01-01", "end_date": "2021-12-31"})
     result = json.loads(dispatch(call, function_specs(), FunctionContext(store, agent.id, closest_core_lines=closest)).text)
     assert result["total"] == 0 and result["in_core_memory"] == list(closest)
+
+
+def test_a_search_in_a_turn_leaves_out_the_question_it_echoes(store):
+    from engine.agent.call_parser import FunctionCall
+    from engine.agent.functions import FunctionContext, dispatch, function_specs
+
+    agent = store.agents.create("facts-agent")
+    store.core.create(agent.id, "facts", "\n".join(FACTS))
+    question = store.recall.append(agent.id, "user", "Which award did Rebeka Andress receive?")
+    closest = quoted_core_lines(core_lines_for(store, agent.id, question.content))
+    call = FunctionCall("conversation_search", {"query": "Rebeka Andress award"})
+
+    def search(turn_message_id):
+        context = FunctionContext(store, agent.id, closest_core_lines=closest, turn_message_id=turn_message_id)
+        return json.loads(dispatch(call, function_specs(), context).text)
+
+    assert [r["id"] for r in search(None)["results"]] == [question.id]
+    in_turn = search(question.id)
+    assert in_turn["total"] == 0 and in_turn["in_core_memory"] == list(closest)

@@ -169,6 +169,19 @@ def test_date_search_returns_messages_in_the_range_oldest_first(recall):
     assert lunches.total == 5 and [h.text for h in lunches.items] == ["day 1 lunch", "day 3 lunch"]
 
 
+def test_searches_before_a_message_leave_it_and_everything_after_out(recall):
+    old = recall.append(1, "user", "the spare key is under the blue pot")
+    recall.fts.rebuild()
+    question = recall.append(1, "user", "where is the spare key?")
+    recall.append(1, "assistant", "looking for the spare key")
+    assert [h.id for h in recall.search_text(1, "spare key", before_id=question.id).items] == [old.id]
+    assert recall.search_text(1, "spare key", before_id=question.id).total == 1
+    assert recall.search_text(1, "spare key").total == 3
+    day = datetime.now() - timedelta(days=1)
+    dated = recall.search_date(1, day, day + timedelta(days=2), before_id=question.id)
+    assert [h.id for h in dated.items] == [old.id]
+
+
 def test_background_rebuild_covers_new_rows_and_never_runs_twice(recall):
     recall.append_many(1, [("user", f"row {i}", None, None) for i in range(50)])
     with recall.fts._building:  # as if a rebuild were running
