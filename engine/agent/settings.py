@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.runtime.model import SamplingParams
+from engine.runtime.model import GREEDY, SamplingParams
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,9 @@ class AgentSettings:
     summary_chars: int = 700           # bound of the recursive summary
     summarise_with_model: bool = True  # False: extractive summaries only (fast, deterministic)
     summary_max_tokens: int = 200
-    sampling: SamplingParams = SamplingParams(temperature=0.2, min_p=0.1, repeat_penalty=1.0)
-    # No repeat penalty: a reply quotes memory word for word, often a line the call's thought has
-    # just quoted, and a penalty on recent tokens pushes a small model off the names it copies
-    # ("Rebecca" for "Rebeka"). The grammar and the step plan bound loops instead.
+    sampling: SamplingParams = GREEDY
+    # Greedy, without a repeat penalty: a step is a call and a reply that quotes memory word for
+    # word, and every sampled token below the top one is a chance to miscopy a name ("Jill" for
+    # "Jilla") or to drift from the line that answers; a penalty on recent tokens pushes a small
+    # model off the names it copies ("Rebecca" for "Rebeka"). The grammar and the step plan bound
+    # loops instead.
