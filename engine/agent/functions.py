@@ -186,18 +186,31 @@ def dispatch(call: FunctionCall, specs: dict[str, FunctionSpec], ctx: FunctionCo
 
 
 def _page_json(page, ctx: FunctionContext) -> str:
-    """A page of hits; an empty one quotes the core memory lines closest to the message.
+    """A page of hits; an empty one gives the core memory lines closest to the message as its results.
 
     A small model reads an empty search as "I do not know" even when the answer sits in its
-    core memory (a date search for an event "in 2021" finds no message sent in 2021), so the
-    lines that may answer are put in front of it again.
+    core memory (a date search for an event "in 2021" finds no message sent in 2021; a search
+    for the very line that answers, once the question itself is left out), and it reads an
+    empty result list that way even with the lines quoted beside it. So the lines that may
+    answer are the results, marked as core memory.
     """
     found = {"page": page.page, "pages": page.pages, "total": page.total,
              "results": [{"id": h.id, "time": f"{h.created_at:%Y-%m-%d %H:%M}", "from": h.name or h.role or h.tier,
                           "text": h.text} for h in page.items]}
     if not page.items and ctx.closest_core_lines:
-        found["in_core_memory"] = list(ctx.closest_core_lines)
+        found["results"] = [_core_result(line) for line in reversed(ctx.closest_core_lines)]
+        found["note"] = "nothing in the conversation; these lines of your core memory are closest"
     return json.dumps(found)
+
+
+def _core_result(quoted: str) -> dict:
+    """A core line as page-in quotes it (``label: "line"``) as a search result."""
+    label, _, line = quoted.partition(": ")
+    try:
+        line = json.loads(line)
+    except ValueError:
+        pass
+    return {"from": f"core memory ({label})", "text": line}
 
 
 def _parse_day(text: str) -> datetime:

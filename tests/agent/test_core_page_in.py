@@ -58,7 +58,9 @@ def test_a_search_that_finds_nothing_quotes_the_closest_core_lines_back(store):
     assert closest and closest[-1].startswith("facts: ") and "award" in closest[-1]
     call = FunctionCall("conversation_search_date", {"start_date": "2021-01-01", "end_date": "2021-12-31"})
     result = json.loads(dispatch(call, function_specs(), FunctionContext(store, agent.id, closest_core_lines=closest)).text)
-    assert result["total"] == 0 and result["in_core_memory"] == list(closest)
+    assert result["total"] == 0
+    assert result["results"][0] == {"from": "core memory (facts)", "text": FACTS[3]}
+    assert len(result["results"]) == len(closest)
 
 
 def test_a_search_in_a_turn_leaves_out_the_question_it_echoes(store):
@@ -77,4 +79,4 @@ def test_a_search_in_a_turn_leaves_out_the_question_it_echoes(store):
 
     assert [r["id"] for r in search(None)["results"]] == [question.id]
     in_turn = search(question.id)
-    assert in_turn["total"] == 0 and in_turn["in_core_memory"] == list(closest)
+    assert in_turn["total"] == 0 and [r["text"] for r in in_turn["results"]][0] == FACTS[3]
