@@ -68,10 +68,30 @@ def bench_messages(store: MemoryStore, agent_id: int, n: int, rng: random.Random
                      [" ".join(rng.sample(WORDS, 2)) for _ in range(60)])
     spans = [(start_day + timedelta(days=rng.randint(0, 3000)),) for _ in range(60)]
     date_ms = _timed(lambda s: store.recall.search_date(agent_id, s[0], s[0] + timedelta(days=2), None, 1, 10), spans)
+    lookup = bench_lookup(store, n, rng)
     return {"count": n, "insert_per_s": round(n / insert_s), "fts_rebuild_s": round(fts_s, 2),
+            "lookup_50_ids_ms": lookup,
             "text_queries": "two random words of a 56-word vocabulary (each word in ~20% of messages)",
             "text_search_ms": {"p50": round(percentile(text_ms, 50), 2), "p95": round(percentile(text_ms, 95), 2)},
             "date_search_ms": {"p50": round(percentile(date_ms, 50), 2), "p95": round(percentile(date_ms, 95), 2)}}
+
+
+def bench_lookup(store: MemoryStore, n: int, rng: random.Random) -> dict:
+    """Fetching the messages behind 50 search hits: one ``IN`` list against one equality per id
+    joined by ``UNION ALL`` (what each costs on a table of ``n`` rows, same ids for both)."""
+    from engine.memory.recall import MESSAGE_COLUMNS
+
+    one = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
+    forms = {"in_list": lambda ids: f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(ids))})",
+             "union_all": lambda ids: " UNION ALL ".join([one] * len(ids))}
+    id_sets = [rng.sample(range(1, n + 1), 50) for _ in range(40)]
+    cursor = store.db.cursor()
+    out = {}
+    for name, sql in forms.items():
+        ms = _timed(lambda ids: cursor.execute(sql(ids), ids).fetchall(), id_sets)
+        out[name] = {"p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2)}
+    out["union_all_over_in_list"] = round(out["union_all"]["p50"] / out["in_list"]["p50"], 2)
+    return out
 
 
 def _timed(fn, inputs) -> list[float]:

@@ -172,10 +172,9 @@ class RecallStore:
         """The messages behind ``ids``, in that order, as hits."""
         if len(ids) == 0:
             return ()
-        # One equality per id lets each use the zone maps; an IN list reads every row group.
-        one = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-        rows = self.db.cursor().execute(" UNION ALL ".join([one] * len(ids)), ids.tolist()).fetchall()
-        found = {row[0]: _message(row) for row in rows}
+        # One IN list: at 100k rows it fetches 50 ids in half the time of one equality per id
+        # joined by UNION ALL (bench/storage.py, lookup_50_ids_ms).
+        found = self.messages(ids.tolist())
         return tuple(message_hit(m, float(s)) for i, s in zip(ids.tolist(), scores.tolist())
                      if (m := found.get(i)) is not None)
 
