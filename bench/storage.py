@@ -82,13 +82,13 @@ def bench_lookup(store: MemoryStore, n: int, rng: random.Random) -> dict:
     from engine.memory.recall import MESSAGE_COLUMNS
 
     one = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?"
-    forms = {"in_list": lambda ids: f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({', '.join('?' * len(ids))})",
-             "union_all": lambda ids: " UNION ALL ".join([one] * len(ids))}
-    id_sets = [rng.sample(range(1, n + 1), 50) for _ in range(40)]
     cursor = store.db.cursor()
+    forms = {"in_list": store.recall.messages,  # what search hits use
+             "union_all": lambda ids: cursor.execute(" UNION ALL ".join([one] * len(ids)), ids).fetchall()}
+    id_sets = [rng.sample(range(1, n + 1), 50) for _ in range(40)]
     out = {}
-    for name, sql in forms.items():
-        ms = _timed(lambda ids: cursor.execute(sql(ids), ids).fetchall(), id_sets)
+    for name, fetch in forms.items():
+        ms = _timed(fetch, id_sets)
         out[name] = {"p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2)}
     out["union_all_over_in_list"] = round(out["union_all"]["p50"] / out["in_list"]["p50"], 2)
     return out

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from engine.agent.call_parser import FunctionCall
 from engine.agent.core_edits import Edit, added_text, append_fact, closeness, lines_of, replace_text, updated_line
 from engine.agent.function_schema import FunctionSpec, spec_for
+from engine.agent.page_in import core_line_parts
 from engine.errors import LlmosError
 from engine.memory.core import CoreMemoryEditError
 
@@ -204,12 +205,7 @@ def _page_json(page, ctx: FunctionContext) -> str:
 
 
 def _core_result(quoted: str) -> dict:
-    """A core line as page-in quotes it (``label: "line"``) as a search result."""
-    label, _, line = quoted.partition(": ")
-    try:
-        line = json.loads(line)
-    except ValueError:
-        pass
+    label, line = core_line_parts(quoted)
     return {"from": f"core memory ({label})", "text": line}
 
 

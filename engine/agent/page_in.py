@@ -58,10 +58,24 @@ CORE_LINES_MIN = 6
 the line it needs among its neighbours, so the closest ones are pointed out."""
 
 
+def _quote(label: str, line: str) -> str:
+    """A core line as the recalled part shows it; read back by :func:`core_line_parts`."""
+    return f"{label}: {json.dumps(line, ensure_ascii=False)}"
+
+
 def quoted_core_lines(recalled: str) -> tuple[str, ...]:
     """The core memory lines a recalled part points out (see :func:`core_lines_for`)."""
     _, found, lines = recalled.partition(CORE_HEADER)
     return tuple(line[2:] for line in lines.split("\n") if line.startswith("- ")) if found else ()
+
+
+def core_line_parts(quoted: str) -> tuple[str, str]:
+    """The block label and the line of one of :func:`quoted_core_lines` (``label: "line"``)."""
+    label, _, line = quoted.partition(": ")
+    try:
+        return label, json.loads(line)
+    except ValueError:
+        return label, line
 
 
 def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) -> str:
@@ -85,5 +99,5 @@ def core_lines_for(store, agent_id: int, query: str, k: int = CORE_LINES_SHOWN) 
     # from by mistake ("session musician" for the "music producer" line right after it).
     best = [i for i in ranked if scores[i] > scores[ranked[0]] - STANDS_OUT_BY]
     # The closest line goes last, next to the question: a small model leans on what it read last.
-    quoted = [f"- {lines[i][0]}: {json.dumps(lines[i][1], ensure_ascii=False)}" for i in reversed(best)]
+    quoted = [f"- {_quote(*lines[i])}" for i in reversed(best)]
     return "\n".join([CORE_HEADER, *quoted])
