@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import engine.offline  # noqa: F401
+from desktop.platform_check import check_platform
+from desktop.window_probe import PROBE_FLAG, run_window_probe, show_probe_window
 
 
 def has_display() -> bool:
@@ -41,24 +43,59 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if PROBE_FLAG in argv:
+        return show_probe_window()
     if "--self-test" in argv:
         return self_test(argv)
-    if not has_display() and "--screenshot" not in argv:
-        from engine.cli import main as cli_main
-
-        print("No display found: starting the terminal chat.", file=sys.stderr)
-        return cli_main(["chat", *argv])
-    if "--screenshot" in argv and not has_display():
+    screenshot = "--screenshot" in argv
+    if not has_display():
+        if not screenshot:
+            print("No display found: starting the terminal chat.", file=sys.stderr)
+            return terminal_chat(argv)
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        # Qt aborts the process when its platform plugin cannot load: check first, explain, fall back.
+        check = check_platform()
+        if not check.ok:
+            print(check.advice(), file=sys.stderr)
+            if screenshot:
+                print("Rendering the screenshot offscreen instead.", file=sys.stderr)
+                os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            else:
+                print("Starting the terminal chat instead.", file=sys.stderr)
+                return terminal_chat(argv)
     return run_app(argv)
 
 
+def terminal_chat(argv: list[str]) -> int:
+    """The CLI's chat on the same data and model options: llmos without a window."""
+    from engine.cli import main as cli_main
+
+    return cli_main(["chat", *argv])
+
+
 def self_test(argv: list[str]) -> int:
-    """Check the install (or the bundle) end to end without a window; see engine.selftest."""
+    """Check the install (or the bundle) end to end; see engine.selftest. The desktop adds its
+    platform check and, where a display is there, a real window."""
     from engine.selftest import run_self_test
 
     args = parse_args(argv)
-    return run_self_test(sys.stdout, model_path=args.model, n_ctx=args.n_ctx or 2048)
+    return run_self_test(sys.stdout, model_path=args.model, n_ctx=args.n_ctx or 2048,
+                         extra_steps=[("desktop platform", platform_step), ("window", window_step)])
+
+
+def platform_step() -> str:
+    """Fails only where a display is there and the platform cannot use it."""
+    check = check_platform()
+    if not check.ok and has_display():
+        raise RuntimeError(check.install_hint())
+    return check.summary() + ("" if has_display() else " (no display here)")
+
+
+def window_step() -> str:
+    if not has_display() or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return "skipped: no display"
+    return run_window_probe()
 
 
 def run_app(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Sequence, TextIO
 
 from engine.agent.settings import AgentSettings
 from engine.events import ContextEvent, DoneEvent, MemoryEvent, TurnEvent
@@ -51,13 +51,23 @@ class TurnReport:
             self.done = event
 
 
-def run_self_test(out: TextIO, model_path: Path | None = None, n_ctx: int = 2048) -> int:
-    """Run the check and write a short report to ``out``; 0 when every step passed, else 1."""
+ExtraStep = tuple[str, Callable[[], str]]
+
+
+def run_self_test(out: TextIO, model_path: Path | None = None, n_ctx: int = 2048,
+                  extra_steps: Sequence[ExtraStep] = ()) -> int:
+    """Run the check and write a short report to ``out``; 0 when every step passed, else 1.
+
+    ``extra_steps`` are the front end's own checks (the desktop's platform and window), run after
+    the engine's; each returns a line of detail or raises to fail the test.
+    """
     started = time.perf_counter()
     out.write("llmos self-test\n")
     try:
         with tempfile.TemporaryDirectory(prefix="llmos-selftest-") as tmp:
             _run(Path(tmp), out, model_path, n_ctx)
+        for label, action in extra_steps:
+            _step(out, label, action, str)
     except Exception as exc:  # any failure is one clear line and a non-zero exit
         first = (str(exc).splitlines() or [""])[0][:300]
         out.write(f"FAILED: {type(exc).__name__}: {first}\n")

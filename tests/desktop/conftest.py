@@ -1,9 +1,13 @@
-"""The desktop on the offscreen platform, over a real engine (real model, stores and embeddings)."""
+"""The desktop on the offscreen platform, over a real engine (real model, stores and embeddings).
+
+``LLMOS_TEST_QT_PLATFORM=xcb`` (with DISPLAY set) runs the same tests on a real X server:
+tests/launcher does so under Xvfb where it is installed.
+"""
 
 import os
 import tempfile
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("LLMOS_TEST_QT_PLATFORM", "offscreen")  # before Qt is imported
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="llmos-desktop-config-")  # never the user's settings
 
 import shutil  # noqa: E402

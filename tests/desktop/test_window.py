@@ -1,5 +1,7 @@
 """The window around the views: agents, and settings applied without a restart."""
 
+import os
+
 from PySide6.QtWidgets import QInputDialog
 
 
@@ -42,3 +44,11 @@ def test_once_the_model_is_loaded_the_conversation_is_already_in_its_cache(qtbot
     qtbot.waitUntil(lambda: bool(again), timeout=60_000)
     assert again[0].total_tokens > 100
     assert again[0].evaluated_tokens <= 1
+
+
+def test_the_window_runs_on_the_platform_the_suite_asked_for(qtbot, open_window, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    window = open_window(tmp_path / "data")
+    qtbot.waitUntil(lambda: window.windowHandle() is not None and window.windowHandle().isExposed(), timeout=30_000)
+    assert QApplication.instance().platformName() == os.environ["QT_QPA_PLATFORM"]

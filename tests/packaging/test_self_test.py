@@ -22,6 +22,8 @@ def test_self_test_runs_a_full_memory_turn_and_exits_zero():
     for step in ("load model", "archival insert", "turn:", "archival search", "recall search"):
         assert any(step in line for line in lines), step
     assert "1 hit" in next(line for line in lines if "archival search" in line)
+    assert "platform xcb:" in next(line for line in lines if "desktop platform:" in line)
+    assert next(line for line in lines if line.strip().startswith("window:")).endswith("skipped: no display")
     assert lines[-1].startswith("OK")
 
 
