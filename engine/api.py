@@ -158,6 +158,34 @@ class Engine:
     def delete_agent(self, name: str) -> None:
         self.store.agents.delete(self.agent(name).id)
 
+    def export_agent(self, out: Path, agent: str = "default") -> Path:
+        """Write the agent as a Letta agent file: blocks, every message, the window, and the
+        archival passages in the ``llmos`` extension field."""
+        from engine.agent.functions import function_specs
+        from engine.agent.loop import system_prompt
+        from engine.agentfile.exporter import build_document, letta_tools, write_document
+
+        with storage_errors(self.data_dir):
+            chosen = self.agent(agent)
+            specs = function_specs(self.agent_settings.max_message_chars)
+            model = self._runtime.name if self._runtime else Path(str(self.settings.model_path or "llmos")).stem
+            document = build_document(self.store, chosen, system_prompt(chosen.name, specs),
+                                      letta_tools(specs.values()), model, self.settings.n_ctx)
+            write_document(document, Path(out))
+        return Path(out)
+
+    def import_agent(self, path: Path, name: str | None = None, progress: ProgressFn | None = None):
+        """Read a Letta agent file into a new agent, all or nothing; returns what was imported and
+        what was left out (tools are listed, never run). Raises AgentFileError for a bad file."""
+        from engine.agentfile.document import plan_import, read_document
+        from engine.agentfile.importer import import_plan
+
+        plan = plan_import(read_document(Path(path)), name)
+        with storage_errors(self.data_dir):
+            if any(agent.name == plan.name for agent in self.store.agents.list()):
+                raise InputError(f"an agent named {plan.name!r} already exists; import it under another name")
+            return import_plan(self.store, plan, progress)
+
     # -- the conversation -------------------------------------------------------------------------
 
     def send(self, text: str, agent: str = "default", cancel: CancelFlag | None = None,
@@ -279,6 +307,17 @@ class Engine:
                  offset: int = 0) -> list[Event]:
         return self.store.timeline.query(self.agent(agent).id, kinds=kinds, limit=limit, offset=offset,
                                          newest_first=True)
+
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Vectors from the embedding model memory uses (L2-normalised), and the tokens it read."""
+        embedder = self.store.embedder()
+        return embedder.embed(texts).tolist(), embedder.count_tokens(texts)
+
+    @property
+    def embedding_model(self) -> str:
+        from engine.memory.embeddings import MODEL_ID
+
+        return MODEL_ID.split("/")[-1]
 
     def insert_passage(self, text: str, agent: str = "default", source: str = "user"):
         with storage_errors(self.data_dir):

@@ -35,3 +35,7 @@ class NotFoundError(LlmosError):
 
 class InputError(LlmosError):
     """User input that cannot be accepted as it is (e.g. an empty message)."""
+
+
+class AgentFileError(InputError):
+    """An agent file that cannot be imported as it is (not JSON, wrong types, broken ids, too big)."""

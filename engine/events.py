@@ -20,6 +20,7 @@ class MemoryKind(StrEnum):
     ARCHIVAL_INSERT = "archival_insert"
     SEARCH = "search"
     PAGE_IN = "page_in"
+    AGENT_IMPORTED = "agent_imported"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ LABELS: dict[str, Label] = {
     MemoryKind.ARCHIVAL_INSERT: Label("archival insert", "Saving to archival memory"),
     MemoryKind.SEARCH: Label("search", "Searching memory"),
     MemoryKind.PAGE_IN: Label("page-in", "Recalling related memories"),
+    MemoryKind.AGENT_IMPORTED: Label("imported", "Importing the agent"),
     "conversation_search": Label("conversation search", "Searching the conversation"),
     "conversation_search_date": Label("date search", "Searching the conversation by date"),
     "archival_memory_search": Label("archival search", "Searching archival memory"),

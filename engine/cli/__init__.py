@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chat_cmd.register(sub)
     models_cmd.register(sub)
-    for name in ("memory_cmd", "eval_cmd"):
+    for name in ("memory_cmd", "eval_cmd", "serve_cmd", "agent_cmd"):
         _register_optional(sub, name)
     return parser
 

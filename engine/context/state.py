@@ -29,8 +29,13 @@ class ContextStateStore:
     def set(self, agent_id: int, state: ContextState) -> None:
         cur = self.db.cursor()
         cur.execute("BEGIN")
+        self.write(cur, agent_id, state)
+        cur.execute("COMMIT")
+
+    @staticmethod
+    def write(cur, agent_id: int, state: ContextState) -> None:
+        """Replace the agent's state inside the caller's transaction."""
         cur.execute("DELETE FROM context_state WHERE agent_id = ?", [agent_id])
         cur.execute("INSERT INTO context_state (agent_id, queue_start_id, summary, updated_at, recalled) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [agent_id, state.queue_start_id, state.summary, datetime.now(), state.recalled])
-        cur.execute("COMMIT")

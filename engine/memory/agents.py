@@ -32,16 +32,20 @@ class AgentStore:
         self.core = core
 
     def create(self, name: str, persona: str = DEFAULT_PERSONA, human: str = DEFAULT_HUMAN) -> Agent:
+        agent = self.create_without_blocks(name)
+        self.core.create(agent.id, "persona", persona)
+        self.core.create(agent.id, "human", human)
+        log.info("created agent %r (%d)", name, agent.id)
+        return agent
+
+    def create_without_blocks(self, name: str) -> Agent:
+        """The agent's row alone: an import brings its own blocks."""
         name = self._free_name(name)
         created_at = datetime.now()
         row = self.db.cursor().execute(
             "INSERT INTO agents (name, created_at, settings) VALUES (?, ?, ?) RETURNING id",
             [name, created_at, "{}"]).fetchone()
-        agent = Agent(row[0], name, created_at, {})
-        self.core.create(agent.id, "persona", persona)
-        self.core.create(agent.id, "human", human)
-        log.info("created agent %r (%d)", name, agent.id)
-        return agent
+        return Agent(row[0], name, created_at, {})
 
     def get(self, agent_id: int) -> Agent:
         row = self._row("id = ?", agent_id)

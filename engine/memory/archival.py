@@ -115,6 +115,30 @@ class ArchivalStore:
             f"WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
         return {r[0]: r for r in rows}
 
+    def all(self, agent_id: int) -> list[Passage]:
+        """Every passage of the agent, oldest first (exports)."""
+        rows = self.db.cursor().execute(
+            "SELECT id, text, created_at, source, agent_id FROM archival_passages WHERE agent_id = ? ORDER BY id",
+            [agent_id]).fetchall()
+        return [Passage(r[0], r[4], r[1], r[2], r[3]) for r in rows]
+
+    def insert_rows(self, cur, agent_id: int, rows: Sequence[tuple[str, datetime | None, str | None]],
+                    vectors: np.ndarray) -> list[int]:
+        """Insert already embedded passages inside the caller's transaction; the caller adds them to
+        the index with :meth:`index_rows` once it has committed (an import is one transaction)."""
+        now = datetime.now()
+        return [cur.execute(
+            "INSERT INTO archival_passages (agent_id, text, source, created_at, content_hash, embedding) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [agent_id, text, source, at or now, content_hash(text), vector.tolist()]).fetchone()[0]
+            for (text, at, source), vector in zip(rows, vectors)]
+
+    def index_rows(self, ids: list[int], vectors: np.ndarray) -> None:
+        if ids:
+            index = self.index()
+            index.add(ids, vectors)
+            index.save()
+
     def get(self, id_: int) -> Passage:
         row = self._rows([id_]).get(id_)
         if row is None:

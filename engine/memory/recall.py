@@ -85,18 +85,21 @@ class RecallStore:
 
         No timeline events: an import is one act, not thousands of messages arriving.
         """
-        now = datetime.now()
-        batch = [{"role": r[0], "content": r[1], "name": r[2] if len(r) > 2 else None,
-                  "created_at": ((r[3] if len(r) > 3 else None) or now).isoformat()} for r in rows]
-        for values in batch:
-            _check_role(values["role"])
-        cur = self.db.cursor()
+        batch = bulk_batch(rows)
+        self.insert_rows(self.db.cursor(), agent_id, batch)
+        self.after_bulk_insert()
+        return len(batch)
+
+    def insert_rows(self, cur, agent_id: int, batch: list[dict]) -> None:
+        """Bulk insert inside the caller's transaction (an agent import); then :meth:`after_bulk_insert`."""
         for start in range(0, len(batch), BULK_CHUNK):
             # One JSON parameter per chunk: binding Python lists or many placeholders is ~100x slower.
             cur.execute(_BULK_SQL, [agent_id, json.dumps(batch[start:start + BULK_CHUNK])])
+
+    def after_bulk_insert(self) -> None:
+        """Let the text index catch up with many new rows (in the background when they are many)."""
         self._since_check = REBUILD_CHECK_EVERY
         self._maybe_rebuild()
-        return len(batch)
 
     def messages(self, ids: Sequence[int]) -> dict[int, Message]:
         """The stored messages among ``ids``, by id, whichever agent they belong to (a caller checks)."""
@@ -230,6 +233,16 @@ def _words(query: str) -> list[str]:
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query or "")))
     content = [w for w in words if w not in STOPWORDS]
     return content or words
+
+
+def bulk_batch(rows: Iterable[Sequence]) -> list[dict]:
+    """``(role, content, name, created_at)`` rows as the bulk insert takes them, roles checked."""
+    now = datetime.now()
+    batch = [{"role": r[0], "content": r[1], "name": r[2] if len(r) > 2 else None,
+              "created_at": ((r[3] if len(r) > 3 else None) or now).isoformat()} for r in rows]
+    for values in batch:
+        _check_role(values["role"])
+    return batch
 
 
 def _check_role(role: str) -> None:

@@ -12,6 +12,7 @@ from engine.memory.types import Event
 MESSAGE_STORED, EVICTED, SUMMARISED = MemoryKind.MESSAGE_STORED, MemoryKind.EVICTED, MemoryKind.SUMMARISED
 CORE_EDIT, ARCHIVAL_INSERT, SEARCH, PAGE_IN = (MemoryKind.CORE_EDIT, MemoryKind.ARCHIVAL_INSERT, MemoryKind.SEARCH,
                                                MemoryKind.PAGE_IN)
+AGENT_IMPORTED = MemoryKind.AGENT_IMPORTED
 KINDS = tuple(MemoryKind)
 
 
