@@ -13,6 +13,8 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QVBoxLayout, QWidget)
 
+from desktop.agent_files import AgentFiles
+from desktop.api_server import ApiServer, ServerPrefs, load_server_prefs, save_server_prefs
 from desktop.agent_list import AgentList
 from desktop.chat_view import ChatView
 from desktop.composer import Composer
@@ -44,6 +46,8 @@ class MainWindow(QMainWindow):
         self.turns = TurnController(self.client, self.chat, self)
         self.memory = MemoryPanel(self.client, lambda: self.agent, self)
         self.agents = AgentList(self.client, self)
+        self.server_prefs = load_server_prefs(self.store) if remember else ServerPrefs()
+        self.api = ApiServer(self.client, self)
         self._build_layout()
         self._build_status_bar()
         self._build_actions()
@@ -94,6 +98,10 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "Import files into archival memory…", None,
                      lambda: (self.memory.show_tab("archival"), self.memory.archival._choose()))
+        self.agent_files = AgentFiles(self, self.client, self.agents, self.statusBar())
+        self._action(file_menu, "Import agent…", None, self.agent_files.choose_import)
+        self._action(file_menu, "Export agent…", None, self.agent_files.export_current)
+        file_menu.addSeparator()
         self._action(file_menu, "Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
         file_menu.addSeparator()
         self._action(file_menu, "Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -138,12 +146,16 @@ class MainWindow(QMainWindow):
         self.chat.wants_newer.connect(self._load_newer)
         self.memory.search.open_message.connect(self.show_message)
         self.memory.timeline.open_message.connect(self.show_message)
+        self.api.served.connect(self._on_served)
+        self.api.state.connect(lambda text: self.statusBar().showMessage(text, 15_000))
 
     # -- engine lifecycle -----------------------------------------------------------------------
 
     def _on_opened(self) -> None:
         self.model_label.setText("Loading the model…")
         self.agents.refresh(select=self.agent)
+        if self.server_prefs.enabled:
+            self.api.apply(self.server_prefs)
 
     def _on_open_failed(self, message: str) -> None:
         self.model_label.setText("Memory could not be opened")
@@ -284,9 +296,12 @@ class MainWindow(QMainWindow):
         from desktop.settings_dialog import SettingsDialog
 
         folder = Path(str(self.store.value("model/folder", "") or default_models_dir()))
-        dialog = SettingsDialog(self.client, self.prefs, folder, self)
-        if dialog.exec() and dialog.prefs != self.prefs:
+        dialog = SettingsDialog(self.client, self.prefs, folder, self, server=self.server_prefs)
+        accepted = dialog.exec()
+        if accepted and dialog.prefs != self.prefs:
             self.apply_prefs(dialog.prefs)
+        if accepted and dialog.server != self.server_prefs:
+            self.apply_server_prefs(dialog.server)
         self.store.setValue("model/folder", str(dialog.models_dir))
 
     def apply_prefs(self, prefs: ModelPrefs) -> None:
@@ -300,6 +315,19 @@ class MainWindow(QMainWindow):
         self.load_bar.setRange(0, 0)
         self.model_label.setText("Reloading the model…")
         self.client.reconfigure(self.config.settings)
+
+    def apply_server_prefs(self, prefs: ServerPrefs) -> None:
+        """Start or stop the API server inside the app (the data folder allows one owner)."""
+        self.server_prefs = prefs
+        if self.remember:
+            save_server_prefs(self.store, prefs)
+        self.api.apply(prefs)
+
+    def _on_served(self, changes) -> None:
+        """A request through the API server changed memory: redraw as after a turn of the user's."""
+        self.client.changed.emit(changes)
+        if changes.messages and not self.turns.running:
+            self.reload_history()
 
     # -- window state ---------------------------------------------------------------------------
 
@@ -317,6 +345,7 @@ class MainWindow(QMainWindow):
             self.store.setValue("window/geometry", self.saveGeometry())
             self.store.setValue("window/state", self.saveState())
         self.turns.stop()
+        self.api.stop()
         self.client.close()
         super().closeEvent(event)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from desktop.api_server import ServerPrefs
 from desktop.prefs import ModelChoice, ModelPrefs
 from engine.api import PAGING_MODES
 
@@ -50,8 +51,10 @@ def _description(entry) -> str:
 class SettingsDialog(QDialog):
     """Edits a ``ModelPrefs``; ``prefs`` holds the result after Accept."""
 
-    def __init__(self, client, prefs: ModelPrefs, models_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, client, prefs: ModelPrefs, models_dir: Path, parent: QWidget | None = None,
+                 server: ServerPrefs = ServerPrefs()) -> None:
         super().__init__(parent)
+        self.server = server
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
         self.resize(760, 520)
@@ -102,6 +105,17 @@ class SettingsDialog(QDialog):
         form.addRow("CPU threads", self.threads)
         form.addRow("GPU layers", self.gpu_layers)
         form.addRow("KV paging", self.paging)
+        self.serve = QCheckBox("Serve the OpenAI API on this computer (loopback only, with a key)", self)
+        self.serve.setObjectName("serveApi")
+        self.serve.setChecked(server.enabled)
+        self.port = QSpinBox(self)
+        self.port.setRange(1024, 65535)
+        self.port.setValue(server.port)
+        self.port.setPrefix("127.0.0.1:")
+        serve_row = QHBoxLayout()
+        serve_row.addWidget(self.serve, 1)
+        serve_row.addWidget(self.port)
+        form.addRow("Local API server", serve_row)
         self.note = QLabel("<span style='color:gray'>Changes are applied at once: the model reloads in the "
                            "background and the conversation goes on.</span>", self)
         self.note.setWordWrap(True)
@@ -178,4 +192,5 @@ class SettingsDialog(QDialog):
         choice = _choice(entry) if entry is not None else self.prefs.model_path
         self.prefs = ModelPrefs(choice, self.n_ctx.value(), self.threads.value(), self.gpu_layers.value(),
                                 self.paging.currentData())
+        self.server = ServerPrefs(self.serve.isChecked(), self.port.value())
         self.accept()

@@ -145,6 +145,13 @@ class EngineClient(QObject):
         job = Job(next(self._ids), fn, streaming=True)
         return self._submit(self._submit_write, job, success, failure, on_event)
 
+    def run_detached(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` on the engine thread, in turn with the UI's jobs; callable from any thread.
+
+        Nothing comes back: ``fn`` reports its own result (the API server does) and must not raise.
+        """
+        self._submit_write.emit(Job(next(self._ids), lambda _engine: fn()))
+
     def _submit(self, signal: Signal, job: Job, success, failure, on_event=None, changes=None) -> int:
         self._callbacks[job.id] = _Callbacks(success, failure, on_event, changes)
         signal.emit(job)

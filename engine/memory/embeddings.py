@@ -56,6 +56,13 @@ class Embedder:
                 self._remember(keys[i], row)
         return out
 
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        """Tokens the model reads for ``texts`` (each cut at its sequence limit, as it embeds)."""
+        limit = self._model.max_seq_length
+        with self._lock:
+            ids = self._model.tokenizer(list(texts), add_special_tokens=True)["input_ids"]
+        return sum(min(len(row), limit) for row in ids)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             vecs = self._model.encode(

@@ -83,6 +83,7 @@ def open_window(qtbot, shared_cache, embedder):
         window = MainWindow(config, prefs=ModelPrefs(n_ctx=1024), remember=False)
         qtbot.addWidget(window)
         window.show()
+        window.activateWindow()  # shortcuts (Esc) need an active window; on X no window manager gives focus
         window.start()
         opened.append(window)
         qtbot.waitUntil(lambda: window.history_loaded and bool(window.client.model_name), timeout=120_000)

@@ -52,6 +52,7 @@ def test_stop_ends_the_reply_and_the_conversation_goes_on(qtbot, open_window, tm
     _send(qtbot, window, "Write me a long story about the sea.")
     live = window.chat.live
     qtbot.waitUntil(lambda: bool(live.text), timeout=120_000)
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
     with qtbot.waitSignal(window.turns.finished, timeout=120_000) as stopped:
         qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
     assert stopped.args[0].stop_reason == "cancelled" and live.text.endswith("*(stopped)*")

@@ -52,3 +52,57 @@ def test_the_window_runs_on_the_platform_the_suite_asked_for(qtbot, open_window,
     window = open_window(tmp_path / "data")
     qtbot.waitUntil(lambda: window.windowHandle() is not None and window.windowHandle().isExposed(), timeout=30_000)
     assert QApplication.instance().platformName() == os.environ["QT_QPA_PLATFORM"]
+
+
+def test_agent_files_are_imported_and_exported_from_the_file_menu(qtbot, open_window, tmp_path):
+    from pathlib import Path
+
+    letta = Path(__file__).resolve().parents[3] / "shared" / "eval" / "agent-files" / "customer_service.af"
+    window = open_window(tmp_path / "data")
+    menu_texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert "Import agent…" in menu_texts and "Export agent…" in menu_texts
+    names = lambda: [window.agents.list.item(i).text() for i in range(window.agents.list.count())]  # noqa: E731
+    window.agent_files.import_from(letta)
+    qtbot.waitUntil(lambda: "customer_service" in names() and window.agent == "customer_service", timeout=60_000)
+    assert window.agent_files.last_message.startswith("Imported “customer_service”: 2 core blocks")
+    window.agent_files.export_to("customer_service", tmp_path / "cs.af")
+    qtbot.waitUntil(lambda: window.agent_files.last_message.startswith("Exported"), timeout=60_000)
+    assert (tmp_path / "cs.af").is_file()
+    bad = tmp_path / "bad.af"
+    bad.write_text("not an agent file", encoding="utf-8")
+    window.agent_files.import_from(bad)
+    qtbot.waitUntil(lambda: window.agent_files.last_message.startswith("Import failed"), timeout=60_000)
+    assert "not JSON" in window.agent_files.last_message
+    assert sorted(names()) == ["customer_service", "default"]
+
+
+def test_the_api_server_runs_inside_the_app_and_its_turns_show_in_the_conversation(qtbot, open_window, tmp_path):
+    import socket
+
+    import httpx
+    from openai import OpenAI
+
+    from desktop.api_server import ServerPrefs
+    from engine.server.access import load_or_create_token
+
+    window = open_window(tmp_path / "data")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    window.apply_server_prefs(ServerPrefs(True, port))
+    assert window.api.url == f"http://127.0.0.1:{port}/v1"
+    client = OpenAI(base_url=window.api.url, api_key=load_or_create_token(tmp_path / "data"), max_retries=0,
+                    timeout=300)
+    assert [m.id for m in client.models.list().data] == ["default"]
+    reply = client.chat.completions.create(model="default",
+                                           messages=[{"role": "user", "content": "Hello from a script."}])
+    assert reply.choices[0].message.content.strip()
+    qtbot.waitUntil(lambda: any("Hello from a script." in b.text for b in window.chat.bubbles), timeout=60_000)
+    window.apply_server_prefs(ServerPrefs(False, port))
+    assert window.api.url is None
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5)
+        refused = False
+    except httpx.ConnectError:
+        refused = True
+    assert refused
