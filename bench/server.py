@@ -79,12 +79,15 @@ def through_server(data: Path, cache: Path, model: str | None, n_ctx: int, turns
         server.wait(timeout=60)
 
 
-def shared_models() -> Path:
-    from engine.paths import default_cache_dir
+def model_file(choice: str | None) -> str:
+    """A GGUF path for ``choice`` (an embedded model is assembled into the user cache once)."""
+    from engine.runtime.embedded_models import find_embedded
     from engine.runtime.model_file import ensure_embedded_model
 
-    ensure_embedded_model(default_cache_dir())
-    return default_cache_dir() / "models"
+    embedded = find_embedded(choice) if choice else None
+    if choice and embedded is None:
+        return choice
+    return str(ensure_embedded_model(model=embedded))
 
 
 def main() -> int:
@@ -96,13 +99,10 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="llmos-bench-server-") as tmp:
         tmp = Path(tmp)
-        settings = RuntimeSettings(model_path=args.model, n_ctx=args.n_ctx)
-        for cache in (tmp / "cache-local", tmp / "cache-served"):
-            # Each way saves its own KV states; the assembled models are shared, not joined again.
-            cache.mkdir()
-            (cache / "models").symlink_to(shared_models())
+        model = model_file(args.model)  # a file path: each way's own cache holds only its KV states
+        settings = RuntimeSettings(model_path=model, n_ctx=args.n_ctx)
         local = in_process(tmp / "local", tmp / "cache-local", settings, args.turns)
-        served = through_server(tmp / "served", tmp / "cache-served", args.model, args.n_ctx, args.turns)
+        served = through_server(tmp / "served", tmp / "cache-served", model, args.n_ctx, args.turns)
     local_ms, served_ms = statistics.median(local), statistics.median(served)
     result = {"turns": args.turns, "model": args.model or "default",
               "in_process_first_token_ms": {"median": round(local_ms, 1), "each": [round(x) for x in local]},
