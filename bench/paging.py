@@ -74,8 +74,10 @@ class Way:
     records: list[Record] = field(default_factory=list)
 
 
-def script(runtime: ModelRuntime, n_ctx: int, turns: int, edits: tuple[int, ...]) -> list[Turn]:
-    """The fixed conversation: evict to ~50 % at 100 %, edit core:human on the given turns."""
+def script(runtime: ModelRuntime, n_ctx: int, turns: int, edit_fills: tuple[float, ...]) -> list[Turn]:
+    """The fixed conversation: evict to ~50 % at 100 %; edit core:human on the first turn the window
+    reaches each of ``edit_fills`` (shares of n_ctx), so edits meet the window at the fills a long
+    conversation lives in (between half full, after an eviction, and full)."""
     def seg(key, role, text):
         return Segment(key, tuple(runtime.tokenize(runtime.chat_format.render(role, text))))
 
@@ -97,7 +99,7 @@ def script(runtime: ModelRuntime, n_ctx: int, turns: int, edits: tuple[int, ...]
                 messages.pop(0)
             head["summary"] = seg("summary", "system", SUMMARY.format(v=version, topics=", ".join(TOPICS[:n % 9 + 3])))
             kind = "evict"
-        elif edited < len(edits) and n >= edits[edited]:
+        elif edited < len(edit_fills) and size() >= edit_fills[edited] * n_ctx:
             edited += 1
             head["human"] = seg("core:human", "system", HUMAN[edited % len(HUMAN)])
             kind = "edit"
@@ -261,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="the window mode's re-evaluation window")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    n_ctx, turns, edits = (2048, 26, (4, 13, 20)) if args.quick else (2048, 38, (4, 13, 20))
+    # A 4k window, where a re-prefill of the default model costs about a minute on 2 cores. Quick:
+    # the three edits and the first eviction; full: on to a second eviction.
+    n_ctx, turns, edits = (4096, 52, EDIT_FILLS) if args.quick else (4096, 80, EDIT_FILLS)
     settings = RuntimeSettings(model_path=model_file(args.model), n_ctx=n_ctx, seed=1)
     runtime = ModelRuntime(settings)
     gen = tuple(runtime.tokenize(runtime.chat_format.generation_prompt))
@@ -282,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 WAYS = ("naive", "prefix", "exact", "window", "fast")
+EDIT_FILLS = (0.5, 0.7, 0.9)
 TARGETS = {"evict_prompt_ms_vs_prefix": 0.15, "edit_prompt_ms_vs_prefix": 0.08, "resume_through_engine": 0.05}
 """Most a fast-mode turn may cost against the prefix-caching way, and a resume through the
 Engine against a re-prefill of the same window."""
