@@ -14,7 +14,7 @@ from engine.context.state import ContextState, ContextStateStore
 from engine.errors import AgentFileError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
-LETTA_FILES = Path(__file__).resolve().parents[3] / "shared" / "eval" / "agent-files"
+LETTA_FILES = Path(__file__).resolve().parent / "letta_files"
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_the_window_runs_on_the_platform_the_suite_asked_for(qtbot, open_window,
 def test_agent_files_are_imported_and_exported_from_the_file_menu(qtbot, open_window, tmp_path):
     from pathlib import Path
 
-    letta = Path(__file__).resolve().parents[3] / "shared" / "eval" / "agent-files" / "customer_service.af"
+    letta = Path(__file__).resolve().parents[1] / "agentfile" / "letta_files" / "customer_service.af"
     window = open_window(tmp_path / "data")
     menu_texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert "Import agent…" in menu_texts and "Export agent…" in menu_texts
