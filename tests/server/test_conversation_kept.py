@@ -56,3 +56,15 @@ def test_a_client_that_hangs_up_mid_stream_stops_the_reply_and_loses_nothing(fre
     except ValueError:
         finished = False
     assert not finished, f"the reply to the hung-up request ran to its end: {cut_off[:200]!r}"
+
+
+def test_named_cors_origins_are_allowed_and_remote_binding_still_needs_the_token(fresh_server):
+    origin = {"Origin": "http://app.example"}
+    remote = fresh_server("--host", "0.0.0.0", "--allow-remote", "--cors-origin", "http://app.example")
+    url = remote.base_url.replace("0.0.0.0", "127.0.0.1")
+    preflight = httpx.options(url + "/chat/completions", headers={
+        **origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"})
+    assert preflight.headers.get("access-control-allow-origin") == "http://app.example"
+    assert httpx.get(url + "/models", headers=origin).status_code == 401
+    allowed = httpx.get(url + "/models", headers={**origin, "Authorization": f"Bearer {remote.token}"})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://app.example"

@@ -79,6 +79,15 @@ def test_a_foreign_host_header_is_refused_even_with_the_token(served):
     assert ok.status_code == 200
 
 
+def test_cors_is_off_unless_origins_are_named(served):
+    origin = {"Origin": "http://app.example", "Authorization": f"Bearer {served.token}"}
+    plain = httpx.get(served.base_url + "/models", headers=origin)
+    assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
+    preflight = httpx.options(served.base_url + "/chat/completions", headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+
+
 @pytest.mark.parametrize("body, status", [
     (b"{not json", 400),
     (b"\xff\xfe not utf-8", 400),
