@@ -18,6 +18,7 @@ from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.agent.page_in import core_line_parts
 from engine.errors import LlmosError
 from engine.memory.core import CoreMemoryEditError
+from engine.memory.relative_dates import annotate
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _page_json(page, ctx: FunctionContext) -> str:
     """
     found = {"page": page.page, "pages": page.pages, "total": page.total,
              "results": [{"id": h.id, "time": f"{h.created_at:%Y-%m-%d %H:%M}", "from": h.name or h.role or h.tier,
-                          "text": h.text} for h in page.items]}
+                          "text": annotate(h.text, h.created_at)} for h in page.items]}
     if not page.items and ctx.closest_core_lines:
         found["results"] = [_core_result(line) for line in reversed(ctx.closest_core_lines)]
         found["note"] = "nothing in the conversation; these lines of your core memory are closest"

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 from engine.agent.core_edits import STANDS_OUT_BY, closeness, lines_of
+from engine.memory.relative_dates import annotate
 from engine.memory.timeline import PAGE_IN
 from engine.memory.types import Hit
 
@@ -47,7 +48,7 @@ def page_in(store, agent_id: int, query: str, in_context_ids: set[int], max_toke
 
 def render_hit(hit: Hit) -> str:
     who = hit.name or hit.role or hit.tier
-    flat = " ".join(hit.text.split())
+    flat = " ".join(annotate(hit.text, hit.created_at).split())
     return f"- [{hit.created_at:%Y-%m-%d} {who}] {json.dumps(flat[:400], ensure_ascii=False)}"
 
 

@@ -1,4 +1,4 @@
-"""``llmos eval locomo``: evidence recall of automatic paging on LoCoMo conversations."""
+"""``llmos eval``: LoCoMo evidence recall and answers, letta-evals core-memory accuracy."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     locomo.add_argument("--conversations", default=None, help="comma-separated sample ids (default: all)")
     locomo.add_argument("--k", default="1,5,10,25", help="comma-separated k values")
     locomo.add_argument("--answer", action="store_true",
-                        help="also let the model answer from what was paged in (exact match, token F1)")
+                        help="also let the model answer from what was paged in (LoCoMo's F1, plain F1, "
+                             "exact match, seconds per question; adversarial questions as the share declined)")
+    locomo.add_argument("--limit", type=int, default=None,
+                        help="only the first N questions of each conversation (a quick run)")
     locomo.add_argument("--json", action="store_true")
     locomo.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
     add_runtime_options(locomo)
@@ -48,7 +51,7 @@ def run_eval(args: argparse.Namespace) -> int:
                         agent_settings=AgentSettings(summarise_with_model=False))
         try:
             result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr),
-                                args.answer)
+                                args.answer, args.limit)
         finally:
             engine.close()
     if args.json:

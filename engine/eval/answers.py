@@ -1,75 +1,57 @@
-"""Answer accuracy for memory evaluations: the model answers from what was paged in.
+"""The model answers a question from what the engine paged in, as briefly as a person would.
 
-Exact match and token F1 use the usual normalisation (lower case, no punctuation or articles),
-so figures compare with published LoCoMo numbers.
+Each memory is shown with the day it was said and its relative time phrases resolved
+("yesterday (7 May 2023)"), so a "when" question needs no calendar arithmetic from a small
+model. The fixed instruction comes first and stays the same for every question: llama.cpp keeps
+its KV state, and each question pays only for its memories.
 """
 
 from __future__ import annotations
 
-import re
-import string
-from collections import Counter
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 
+from engine.memory.relative_dates import annotate
 from engine.memory.types import Hit
-from engine.runtime.model import GREEDY, ModelRuntime
+from engine.runtime.model import GREEDY, GenerationStats, ModelRuntime
 
-ANSWER_PROMPT = ("Memories from earlier conversations:\n{memories}\n\n"
-                 "Answer the question in a few words, using the memories.\nQuestion: {question}")
-ARTICLES = re.compile(r"\b(a|an|the|and)\b")
-
-
-def normalise(text: str) -> list[str]:
-    text = str(text).lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    return ARTICLES.sub(" ", text).split()
+INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
+               "Each memory starts with the day it was said; a date in brackets after a phrase says "
+               "when that phrase meant. Answer in as few words as possible: a name, a date, a place, "
+               "a short list. If the memories do not answer the question, reply: Not mentioned.")
+QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\nShort answer:"
+MEMORY_CHARS = 300
 
 
-def exact_match(prediction: str, answer: str) -> float:
-    return float(normalise(prediction) == normalise(answer))
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    seconds: float
+    prompt_tokens: int
 
 
-def token_f1(prediction: str, answer: str) -> float:
-    pred, gold = normalise(prediction), normalise(answer)
-    common = sum((Counter(pred) & Counter(gold)).values())
-    if not pred or not gold or not common:
-        return float(pred == gold)
-    precision, recall = common / len(pred), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
+def render_memory(hit: Hit) -> str:
+    flat = " ".join(annotate(hit.text, hit.created_at).split())
+    flat = flat if len(flat) <= MEMORY_CHARS else flat[:MEMORY_CHARS].rsplit(" ", 1)[0] + " ..."
+    return f"[{hit.created_at.day} {hit.created_at:%B %Y}] {hit.name or hit.role}: {flat}"
 
 
 def render_memories(hits: list[Hit]) -> str:
-    return "\n".join(f"[{h.created_at:%d %B %Y}] {h.name or h.role}: {h.text}" for h in hits)
+    return "\n".join(render_memory(h) for h in hits)
 
 
-def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: int = 24) -> str:
-    """The model's short answer to ``question`` given ``hits`` (first line only)."""
+def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list[int]:
     fmt = runtime.chat_format
-    prompt = fmt.render("user", ANSWER_PROMPT.format(memories=render_memories(hits), question=question))
-    tokens = runtime.bos_tokens + runtime.tokenize(prompt + fmt.generation_prompt)
-    text = runtime.generate_text(tokens, max_tokens=max_tokens, sampling=GREEDY)
-    return text.strip().splitlines()[0].strip() if text.strip() else ""
+    text = (fmt.render("system", INSTRUCTION)
+            + fmt.render("user", QUESTION.format(memories=render_memories(hits), question=question))
+            + fmt.generation_prompt)
+    return runtime.bos_tokens + runtime.tokenize(text)
 
 
-@dataclass
-class AnswerTally:
-    """Sums of exact match and F1 over answered questions."""
-
-    em: float = 0.0
-    f1: float = 0.0
-    n: int = 0
-    samples: list[dict] = field(default_factory=list)
-
-    def add(self, question: str, prediction: str, gold: str) -> None:
-        self.n += 1
-        self.em += exact_match(prediction, gold)
-        self.f1 += token_f1(prediction, gold)
-        if len(self.samples) < 5:
-            self.samples.append({"question": question, "answer": gold, "prediction": prediction})
-
-    def merge(self, other: "AnswerTally") -> None:
-        self.em, self.f1, self.n = self.em + other.em, self.f1 + other.f1, self.n + other.n
-
-    def report(self) -> dict:
-        return {"exact_match": round(self.em / self.n, 4) if self.n else 0.0,
-                "f1": round(self.f1 / self.n, 4) if self.n else 0.0, "n": self.n}
+def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: int = 24) -> Answer:
+    """The model's short answer to ``question`` given ``hits`` (first line only), with its cost."""
+    started, stats = time.perf_counter(), GenerationStats()
+    prompt = answer_prompt(runtime, question, hits)
+    text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY, stats=stats)
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return Answer(line, time.perf_counter() - started, len(prompt))

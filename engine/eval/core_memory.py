@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from engine.eval.answers import normalise
+from engine.eval.answer_scores import normalise
 from engine.events import ContextEvent, DoneEvent
 
 UPDATE_PROMPT = "Please update your knowledge with this new information: {fact}"

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
-from engine.eval.answers import AnswerTally, answer
+from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
+from engine.eval.answers import answer
 
 log = logging.getLogger(__name__)
 
@@ -111,43 +112,64 @@ def asked_time(sample: dict) -> datetime:
     return sessions(sample["conversation"])[-1][0] + timedelta(hours=1)
 
 
-def questions(sample: dict) -> Iterator[tuple[str, dict, set[str]]]:
-    """(category, qa, evidence ids) for every question of categories 1-4 with evidence."""
+def questions(sample: dict, limit: int | None = None) -> Iterator[tuple[str, dict, set[str]]]:
+    """(category, qa, evidence ids) for every question of categories 1-4 with evidence (the first
+    ``limit`` of them, when given)."""
+    found = 0
     for qa in sample["qa"]:
         category, evidence = str(qa.get("category")), evidence_ids(qa.get("evidence", []))
         if category in CATEGORIES and evidence:
+            if limit is not None and found >= limit:
+                return
+            found += 1
             yield category, qa, evidence
 
 
+def adversarial_questions(sample: dict, limit: int | None = None) -> list[dict]:
+    """Questions the conversation has no answer for (category 5): a good reply declines."""
+    found = [qa for qa in sample["qa"] if str(qa.get("category")) == ADVERSARIAL]
+    return found[:limit] if limit is not None else found
+
+
 def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict, ks: tuple[int, ...],
-                    answers: dict[str, AnswerTally] | None = None, answer_k: int = 10) -> dict[str, Tally]:
+                    answers: dict[str, AnswerTally] | None = None, answer_k: int = 10,
+                    limit: int | None = None) -> dict[str, Tally]:
     """Recall@k by category of what the page-in search ranks for each question; with
-    ``answers``, the model also answers from the top ``answer_k`` hits."""
+    ``answers``, the model also answers from the top ``answer_k`` hits, adversarial questions too."""
     by_cat = {c: Tally(ks) for c in CATEGORIES}
     asked_at = asked_time(sample)
-    for category, qa, evidence in questions(sample):
-        hits = engine.recall(qa["question"], agent, k=max(ks), now=asked_at, tiers=("recall",))
+    for category, qa, evidence in questions(sample, limit):
+        hits = engine.recall(qa["question"], agent, k=max(ks + (answer_k,)), now=asked_at, tiers=("recall",))
         ranked = [id_to_dia.get(h.id, "") for h in hits if h.tier == "recall"]
         by_cat[category].add(ranked, evidence)
         if answers is not None:
-            prediction = answer(engine.runtime, qa["question"], hits[:answer_k])
-            answers.setdefault(category, AnswerTally()).add(qa["question"], prediction, str(qa.get("answer", "")))
+            reply = answer(engine.runtime, qa["question"], hits[:answer_k])
+            answers.setdefault(category, AnswerTally()).add(category, qa["question"], reply.text,
+                                                            str(qa.get("answer", "")), reply.seconds, reply.prompt_tokens)
+    if answers is not None:
+        for qa in adversarial_questions(sample, limit):
+            hits = engine.recall(qa["question"], agent, k=answer_k, now=asked_at, tiers=("recall",))
+            reply = answer(engine.runtime, qa["question"], hits)
+            answers.setdefault(ADVERSARIAL, AnswerTally()).add(ADVERSARIAL, qa["question"], reply.text,
+                                                               str(qa.get("adversarial_answer", "")),
+                                                               reply.seconds, reply.prompt_tokens)
     return by_cat
 
 
 def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: Callable[[str], None],
-                          answers: dict[str, AnswerTally] | None = None) -> dict:
+                          answers: dict[str, AnswerTally] | None = None, limit: int | None = None) -> dict:
     """Ingest one conversation into a fresh agent, then score every question of categories 1-4."""
     name = f"locomo-{sample['sample_id']}-{int(time.time() * 1000)}"
     agent, id_to_dia = ingest_conversation(engine, sample, name)
     progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
-    by_cat = score_questions(engine, agent, id_to_dia, sample, ks, answers)
+    by_cat = score_questions(engine, agent, id_to_dia, sample, ks, answers, limit=limit)
     engine.delete_agent(name)
     return by_cat
 
 
 def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[int, ...],
-               progress: Callable[[str], None] = lambda _: None, answer: bool = False) -> dict:
+               progress: Callable[[str], None] = lambda _: None, answer: bool = False,
+               limit: int | None = None) -> dict:
     samples = json.loads(Path(data).read_text())
     if conversations:
         samples = [s for s in samples if s["sample_id"] in conversations]
@@ -155,7 +177,7 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
     started = time.perf_counter()
     answers: dict[str, AnswerTally] | None = {} if answer else None
     for sample in samples:
-        tallies = evaluate_conversation(engine, sample, ks, progress, answers)
+        tallies = evaluate_conversation(engine, sample, ks, progress, answers, limit)
         conv = Tally(ks)
         for category, tally in tallies.items():
             for target in (by_cat[category], conv, overall):
@@ -170,9 +192,18 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
                         "+ speaker/date priors) over recall; "
                         "evictions used the extractive summary"}
     if answers is not None:
-        total = AnswerTally()
-        for tally in answers.values():
-            total.merge(tally)
-        result["answers"] = {"overall": total.report(), "by_category": {c: answers[c].report() for c in sorted(answers)},
-                             "model": engine.runtime.name, "examples": [s for t in answers.values() for s in t.samples][:8]}
+        result["answers"] = answer_report(answers, engine.runtime.name)
     return result
+
+
+def answer_report(answers: dict[str, AnswerTally], model: str) -> dict:
+    """Overall (question-weighted) and per-category scores of categories 1-4; adversarial apart."""
+    total = AnswerTally()
+    for category in CATEGORIES:
+        if category in answers:
+            total.merge(answers[category])
+    adversarial = answers.get(ADVERSARIAL, AnswerTally())
+    return {"overall": total.report(),
+            "by_category": {c: answers[c].report() for c in CATEGORIES if c in answers},
+            "adversarial": adversarial.declined_report(), "scoring": SCORING, "model": model,
+            "examples": [s for c in sorted(answers) for s in answers[c].samples[:2]]}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from datetime import datetime
 
-from engine.eval.answers import exact_match, token_f1
+from engine.eval.answer_scores import AnswerTally, declines, exact_match, locomo_f1, plain_f1
 from engine.eval.locomo import evidence_ids, parse_session_date, sessions
 
 TINY = [{
@@ -38,8 +38,31 @@ TINY = [{
 def test_answer_metrics_normalise_case_punctuation_and_articles():
     assert exact_match("The Pixel.", "pixel") == 1.0
     assert exact_match("Pixel the cat", "Pixel") == 0.0
-    assert token_f1("a grey cat named Pixel", "Pixel") == 2 * (1 / 4) * 1 / (1 / 4 + 1)
-    assert token_f1("", "Pixel") == 0.0
+    assert plain_f1("a grey cat named Pixel", "Pixel") == 2 * (1 / 4) * 1 / (1 / 4 + 1)
+    assert plain_f1("", "Pixel") == 0.0
+
+
+def test_locomo_f1_stems_splits_multi_hop_answers_and_keeps_the_first_open_domain_part():
+    assert plain_f1("she paints sunsets", "painting sunset") == 0.0
+    assert locomo_f1("she paints sunsets", "painting sunset", "4") == 2 * (2 / 3) * 1 / (2 / 3 + 1)
+    # multi-hop: each gold part takes its best predicted part; one of two parts found scores 0.5
+    assert locomo_f1("pottery, camping", "camping, swimming", "1") == 0.5
+    assert locomo_f1("pottery, camping, hiking", "camping, swimming", "1") == 0.5
+    assert locomo_f1("pottery, camping, hiking", "camping, swimming", "4") == 0.4
+    assert locomo_f1("likely yes", "Likely yes; she enjoys art", "3") == 1.0
+
+
+def test_adversarial_questions_score_the_share_declined_with_times():
+    tally = AnswerTally()
+    tally.add("5", "q1", "Not mentioned.", "x", 1.0, 100)
+    tally.add("5", "q2", "In Berlin", "x", 3.0, 120)
+    assert declines("The memories don’t say; not mentioned") and not declines("Berlin")
+    assert tally.declined_report() == {"declined": 0.5, "n": 2, "median_s": 2.0}
+    report = AnswerTally()
+    for seconds in (1.0, 2.0, 3.0, 10.0):
+        report.add("4", "q", "Pixel", "Pixel", seconds, 200)
+    assert report.report() == {"f1": 1.0, "f1_plain": 1.0, "exact_match": 1.0, "n": 4, "median_s": 2.5,
+                                 "p95_s": 10.0, "median_prompt_tokens": 200}
 
 
 def test_evidence_ids_split_joined_and_odd_ids():
@@ -73,5 +96,21 @@ def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
     assert report["conversations"]["tiny-1"]["n"] == 3
     answers = report["answers"]
     assert answers["overall"]["n"] == 3
+    assert set(answers["overall"]) == {"f1", "f1_plain", "exact_match", "n", "median_s", "p95_s",
+                                       "median_prompt_tokens"}
     assert 0.0 <= answers["overall"]["f1"] <= 1.0
+    assert answers["overall"]["median_prompt_tokens"] > 0 and answers["overall"]["p95_s"] >= answers["overall"]["median_s"]
+    assert answers["adversarial"]["n"] == 1 and "Porter" in answers["scoring"]
     assert all(isinstance(e["prediction"], str) for e in answers["examples"])
+
+
+def test_limit_answers_only_the_first_questions_of_each_conversation(tmp_path):
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY))
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "eval", "locomo", "--data", str(data), "--k", "1,5", "--limit", "1",
+         "--json", "--n-ctx", "1024", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["overall"]["n"] == 1 and report["by_category"]["4"]["n"] == 1
