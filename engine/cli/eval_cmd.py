@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     locomo.add_argument("--answer", action="store_true",
                         help="also let the model answer from what was paged in (LoCoMo's F1, plain F1, "
                              "exact match, seconds per question; adversarial questions as the share declined)")
+    locomo.add_argument("--details", type=Path, default=None,
+                        help="with --answer: write every question, answer, prediction and score to this JSONL file")
     locomo.add_argument("--limit", type=int, default=None,
                         help="only the first N questions of each conversation (a quick run)")
     locomo.add_argument("--json", action="store_true")
@@ -51,7 +53,7 @@ def run_eval(args: argparse.Namespace) -> int:
                         agent_settings=AgentSettings(summarise_with_model=False))
         try:
             result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr),
-                                args.answer, args.limit)
+                                args.answer, args.limit, args.details)
         finally:
             engine.close()
     if args.json:

@@ -98,6 +98,7 @@ class AnswerTally:
     seconds: list[float] = field(default_factory=list)
     prompt_tokens: list[int] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
 
     def add(self, category: str, question: str, prediction: str, gold: str, seconds: float,
             prompt_tokens: int) -> None:
@@ -110,12 +111,14 @@ class AnswerTally:
         self.em.append(em)
         self.seconds.append(seconds)
         self.prompt_tokens.append(prompt_tokens)
+        record = {"category": category, "question": question, "answer": gold, "prediction": prediction,
+                  "f1": round(score, 3), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens}
+        self.records.append(record)
         if len(self.samples) < 5:
-            self.samples.append({"question": question, "answer": gold, "prediction": prediction,
-                                 "f1": round(score, 3)})
+            self.samples.append({k: record[k] for k in ("question", "answer", "prediction", "f1")})
 
     def merge(self, other: "AnswerTally") -> None:
-        for name in ("f1", "f1_plain", "em", "seconds", "prompt_tokens"):
+        for name in ("f1", "f1_plain", "em", "seconds", "prompt_tokens", "records"):
             getattr(self, name).extend(getattr(other, name))
 
     def report(self) -> dict:

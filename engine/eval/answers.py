@@ -8,6 +8,7 @@ its KV state, and each question pays only for its memories.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -17,9 +18,22 @@ from engine.runtime.model import GREEDY, GenerationStats, ModelRuntime
 
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
                "Each memory starts with the day it was said; a date in brackets after a phrase says "
-               "when that phrase meant. Answer in as few words as possible: a name, a date, a place, "
-               "a short list. If the memories do not answer the question, reply: Not mentioned.")
-QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\nShort answer:"
+               "when that phrase meant. Answer in as few words as possible. If the memories do not "
+               "answer the question, reply: Not mentioned.")
+QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
+SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
+    (r"^\s*(when|what (date|day|month|year|time))\b",
+     "Give only the date: the date in brackets after a phrase when the memory has one, else the day it was said."),
+    (r"^\s*how (long|many years|many months|many weeks)\b", "Give only the length of time."),
+    (r"^\s*how many\b", "Give only the number."),
+    (r"^\s*(would|could|might|is it likely|does it seem|will)\b|\blikely\b",
+     "Give your best guess in a few words, such as \"Likely yes\" or \"Likely no\"."),
+    (r"^\s*(what|which|where|who)\b.*\b(activities|things|events|books|places|hobbies|ways|kinds|types|items)\b|"
+     r"^\s*(what|which|where|who)\b.*\b(has|have)\b",
+     "List each one the memories mention, separated by commas."),
+))
+"""What a question's first words ask for: a date, a length, a number, a guess or a list. A small
+model answers the shape it is told; left to itself it copies a sentence."""
 MEMORY_CHARS = 300
 
 
@@ -40,10 +54,16 @@ def render_memories(hits: list[Hit]) -> str:
     return "\n".join(render_memory(h) for h in hits)
 
 
+def answer_shape(question: str) -> str:
+    """The hint for what form the answer takes, or "" for a plain short answer."""
+    return next((hint + "\n" for pattern, hint in SHAPES if pattern.search(question)), "")
+
+
 def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list[int]:
     fmt = runtime.chat_format
+    user = QUESTION.format(memories=render_memories(hits), question=question, shape=answer_shape(question))
     text = (fmt.render("system", INSTRUCTION)
-            + fmt.render("user", QUESTION.format(memories=render_memories(hits), question=question))
+            + fmt.render("user", user)
             + fmt.generation_prompt)
     return runtime.bos_tokens + runtime.tokenize(text)
 

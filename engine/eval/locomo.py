@@ -169,7 +169,7 @@ def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: C
 
 def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[int, ...],
                progress: Callable[[str], None] = lambda _: None, answer: bool = False,
-               limit: int | None = None) -> dict:
+               limit: int | None = None, details: Path | None = None) -> dict:
     samples = json.loads(Path(data).read_text())
     if conversations:
         samples = [s for s in samples if s["sample_id"] in conversations]
@@ -193,6 +193,8 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
                         "evictions used the extractive summary"}
     if answers is not None:
         result["answers"] = answer_report(answers, engine.runtime.name)
+        if details is not None:
+            Path(details).write_text("".join(json.dumps(r) + "\n" for c in sorted(answers) for r in answers[c].records))
     return result
 
 
