@@ -26,7 +26,8 @@ from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
 from engine.paths import default_cache_dir, default_data_dir, default_models_dir
 from engine.runtime.embedded_models import EMBEDDED_MODELS
-from engine.runtime.model import CancelFlag, ModelRuntime
+from engine.runtime.backend import Runtime, open_runtime
+from engine.runtime.model import CancelFlag
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
 from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings
@@ -63,7 +64,7 @@ class Engine:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.settings, self.agent_settings = settings, agent_settings
         self.store = MemoryStore.open(self.data_dir, embedder=embedder)
-        self._runtime: ModelRuntime | None = None
+        self._runtime: Runtime | None = None
         self._pager = None
         self._loop = None
         self._restored: set[int] = set()
@@ -109,13 +110,12 @@ class Engine:
         """
         self.store.embedder().embed(["warm up"])
 
-    def load_model(self, progress: ProgressFn | None = None) -> ModelRuntime:
+    def load_model(self, progress: ProgressFn | None = None) -> Runtime:
         """Load the model (or connect to the inference server the settings name), the KV pager
         and the loop once (safe from a background thread)."""
         with self._load_lock:
             if self._runtime is None:
                 from engine.agent.loop import AgentLoop
-                from engine.runtime.backend import open_runtime
 
                 runtime = open_runtime(self.settings, progress, self.cache_dir)
                 self._pager = self._kv_pager(runtime)
@@ -133,7 +133,7 @@ class Engine:
         return KVPager(runtime, mode=self.settings.paging_mode, state_dir=self.cache_dir / "kv")
 
     @property
-    def runtime(self) -> ModelRuntime:
+    def runtime(self) -> Runtime:
         return self.load_model()
 
     @property
