@@ -159,6 +159,11 @@ class ChatView(QScrollArea):
         """The user's message and an empty reply bubble that shows "Thinking…" until text comes."""
         self._stick_to_bottom = True
         self._insert(MessageBubble("user", "You", datetime.now(), text), self.rows.count())
+        return self.begin_reply()
+
+    def begin_reply(self) -> MessageBubble:
+        """An empty reply bubble alone (a retry answers a message already shown)."""
+        self._stick_to_bottom = True
         self._live = MessageBubble("assistant", self.agent_name, datetime.now())
         self._live.set_placeholder("Thinking…")
         self._insert(self._live, self.rows.count())

@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Quit", QKeySequence.StandardKey.Quit, self.close)
         agent_menu = self.menuBar().addMenu("&Agent")
+        self._action(agent_menu, "Answer the last message again", QKeySequence("Ctrl+R"), self.retry)
+        agent_menu.addSeparator()
         self._action(agent_menu, "New agent…", QKeySequence("Ctrl+N"), self.agents.create)
         self._action(agent_menu, "Rename…", None, self.agents.rename)
         self._action(agent_menu, "Delete…", None, self.agents.delete)
@@ -172,7 +174,9 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, name: str) -> None:
         self.load_bar.hide()
         self.model_error = ""
-        self.model_label.setText(f"Model: <b>{html.escape(name)}</b> · n_ctx {self.config.settings.n_ctx:,}")
+        settings = self.config.settings
+        where = f" on {html.escape(settings.server_url)}" if settings.remote else f" · n_ctx {settings.n_ctx:,}"
+        self.model_label.setText(f"Model: <b>{html.escape(name)}</b>{where}")
         self.resume_context()
 
     def resume_context(self) -> None:
@@ -281,6 +285,11 @@ class MainWindow(QMainWindow):
             self.chat.clear()
             self.chat.has_newer, self.chat.has_older = False, True
         if self.turns.send(text, self.agent):
+            self.composer.set_generating(True)
+
+    def retry(self) -> None:
+        """After a reply that failed (the inference server was away): answer the stored message."""
+        if self.turns.retry(self.agent):
             self.composer.set_generating(True)
 
     def _on_turn_finished(self, done) -> None:

@@ -1,4 +1,4 @@
-"""What the app remembers between runs (QSettings): model settings, geometry, the last agent."""
+"""What the app remembers between runs (QSettings): model settings (or the inference server), geometry, the last agent."""
 
 from __future__ import annotations
 
@@ -22,10 +22,20 @@ class ModelPrefs:
     n_threads: int = 0  # 0: one per core
     n_gpu_layers: int = 0
     paging_mode: str = DEFAULT_PAGING_MODE
+    on_server: bool = False
+    """True: generate on the inference server below ("On a server"); False: "On this computer"."""
+    server_url: str = ""
+    server_model: str = ""
+    api_key_env: str = ""
+    """The name of the environment variable that holds the server's key, never the key."""
 
     def runtime_settings(self) -> RuntimeSettings:
+        server = {}
+        if self.on_server and self.server_url:
+            server = dict(server_url=self.server_url, server_model=self.server_model or None,
+                          api_key_env=self.api_key_env or None)
         return RuntimeSettings(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads or None,
-                               n_gpu_layers=self.n_gpu_layers, paging_mode=self.paging_mode)
+                               n_gpu_layers=self.n_gpu_layers, paging_mode=self.paging_mode, **server)
 
 
 def settings_store() -> QSettings:
@@ -47,7 +57,10 @@ def load_model_prefs(store: QSettings) -> ModelPrefs:
     mode = str(store.value("model/paging_mode", DEFAULT_PAGING_MODE))
     return ModelPrefs(embedded or (Path(path) if path else None), _int(store.value("model/n_ctx"), 4096),
                       _int(store.value("model/threads"), 0), _int(store.value("model/gpu_layers"), 0),
-                      mode if mode in PAGING_MODES else DEFAULT_PAGING_MODE)
+                      mode if mode in PAGING_MODES else DEFAULT_PAGING_MODE,
+                      str(store.value("inference/on_server", "false")).lower() == "true",
+                      str(store.value("inference/url", "") or ""), str(store.value("inference/model", "") or ""),
+                      str(store.value("inference/key_env", "") or ""))
 
 
 def save_model_prefs(store: QSettings, prefs: ModelPrefs) -> None:
@@ -59,6 +72,10 @@ def save_model_prefs(store: QSettings, prefs: ModelPrefs) -> None:
     store.setValue("model/threads", prefs.n_threads)
     store.setValue("model/gpu_layers", prefs.n_gpu_layers)
     store.setValue("model/paging_mode", prefs.paging_mode)
+    store.setValue("inference/on_server", "true" if prefs.on_server else "false")
+    store.setValue("inference/url", prefs.server_url)
+    store.setValue("inference/model", prefs.server_model)
+    store.setValue("inference/key_env", prefs.api_key_env)
 
 
 def _int(value, default: int) -> int:

@@ -1,14 +1,18 @@
-"""Settings: which model (one that comes with llmos, a GGUF file, or one from the models folder) and how to run it."""
+"""Settings: where the model runs (on this computer, or on an inference server) and which model: one that
+comes with llmos, a GGUF file, one from the models folder, or one the server serves."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.api_server import ServerPrefs
 from desktop.prefs import ModelChoice, ModelPrefs
@@ -123,15 +127,70 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Model</b>", self))
-        layout.addWidget(self.models, 1)
-        layout.addWidget(self.description)
-        layout.addLayout(folder_row)
+        layout.addLayout(self._where_rows(prefs))
+        self.local_part = QWidget(self)
+        local = QVBoxLayout(self.local_part)
+        local.setContentsMargins(0, 0, 0, 0)
+        local.addWidget(QLabel("<b>Model</b>", self))
+        local.addWidget(self.models, 1)
+        local.addWidget(self.description)
+        local.addLayout(folder_row)
+        layout.addWidget(self.local_part, 1)
+        layout.addWidget(self.server_part)
         layout.addLayout(form)
         layout.addWidget(self.note)
         layout.addWidget(buttons)
         self._extra: list = []
+        self._show_where()
         self.scan()
+
+    def _where_rows(self, prefs: ModelPrefs) -> QHBoxLayout:
+        """"On this computer" / "On a server", and the server's address, model and key variable."""
+        self.on_computer = QRadioButton("On this computer", self)
+        self.on_computer.setObjectName("runLocally")
+        self.on_server = QRadioButton("On a server", self)
+        self.on_server.setObjectName("runOnServer")
+        group = QButtonGroup(self)
+        group.addButton(self.on_computer)
+        group.addButton(self.on_server)
+        (self.on_server if prefs.on_server else self.on_computer).setChecked(True)
+        self.on_server.toggled.connect(self._show_where)
+        self.server_url = QLineEdit(prefs.server_url, self)
+        self.server_url.setObjectName("serverUrl")
+        self.server_url.setPlaceholderText("http://gpu-box:8080  (llama-server, vLLM or llama_cpp.server)")
+        self.server_model = QLineEdit(prefs.server_model, self)
+        self.server_model.setObjectName("serverModel")
+        self.server_model.setPlaceholderText("the first model the server lists")
+        self.key_env = QLineEdit(prefs.api_key_env, self)
+        self.key_env.setObjectName("serverKeyEnv")
+        self.key_env.setPlaceholderText("e.g. LLMOS_SERVER_KEY; empty: the server needs no key")
+        self.server_problem = QLabel(self)
+        self.server_problem.setObjectName("serverProblem")
+        self.server_problem.setStyleSheet("color: #c0392b")
+        self.server_problem.hide()
+        self.server_part = QWidget(self)
+        rows = QFormLayout(self.server_part)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addRow("Server address", self.server_url)
+        rows.addRow("Model name", self.server_model)
+        rows.addRow("API key variable", self.key_env)
+        rows.addRow("", QLabel("<span style='color:gray'>The key is read from this environment variable when "
+                               "llmos starts; it is never saved. Memory and the conversation stay on this "
+                               "computer; the server sees each prompt.</span>", self))
+        rows.addRow("", self.server_problem)
+        where = QHBoxLayout()
+        where.addWidget(QLabel("<b>The model runs</b>", self))
+        where.addWidget(self.on_computer)
+        where.addWidget(self.on_server)
+        where.addStretch(1)
+        return where
+
+    def _show_where(self) -> None:
+        remote = self.on_server.isChecked()
+        self.local_part.setVisible(not remote)
+        self.server_part.setVisible(remote)
+        for widget in (self.threads, self.gpu_layers, self.paging):
+            widget.setEnabled(not remote)
 
     def scan(self) -> None:
         self.folder.setText(f"Models folder: {html.escape(str(self.models_dir))}")
@@ -171,8 +230,7 @@ class SettingsDialog(QDialog):
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model", str(self.models_dir), "GGUF models (*.gguf)")
         if path:
-            self.prefs = ModelPrefs(Path(path), self.prefs.n_ctx, self.prefs.n_threads, self.prefs.n_gpu_layers,
-                                    self.prefs.paging_mode)
+            self.prefs = replace(self.prefs, model_path=Path(path))
             folder = Path(path).parent
             self.client.query(lambda engine: engine.available_models(folder), self._add_chosen)
 
@@ -190,7 +248,24 @@ class SettingsDialog(QDialog):
         item = self.models.currentItem()
         entry = item.data(0, Qt.ItemDataRole.UserRole) if item else None
         choice = _choice(entry) if entry is not None else self.prefs.model_path
+        url, key_env = self.server_url.text().strip(), self.key_env.text().strip()
+        problem = _server_problem(url, key_env) if self.on_server.isChecked() else ""
+        if problem:
+            self.server_problem.setText(problem)
+            self.server_problem.show()
+            return
         self.prefs = ModelPrefs(choice, self.n_ctx.value(), self.threads.value(), self.gpu_layers.value(),
-                                self.paging.currentData())
+                                self.paging.currentData(), self.on_server.isChecked(), url,
+                                self.server_model.text().strip(), key_env)
         self.server = ServerPrefs(self.serve.isChecked(), self.port.value())
         self.accept()
+
+
+def _server_problem(url: str, key_env: str) -> str:
+    """Why the server settings cannot be used as typed ("" when they can)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Write the server's address as http://HOST:PORT."
+    if key_env and not key_env.replace("_", "").isalnum():
+        return "The API key variable is the name of an environment variable (letters, digits, _), not the key."
+    return ""

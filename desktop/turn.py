@@ -29,17 +29,25 @@ class TurnController(QObject):
         self.running = False
 
     def send(self, text: str, agent: str) -> bool:
+        return self._start(lambda engine, cancel: engine.send(text, agent=agent, cancel=cancel), text)
+
+    def retry(self, agent: str) -> bool:
+        """Answer the newest stored message again (after a turn that failed): a new reply bubble
+        under it, and nothing stored twice."""
+        return self._start(lambda engine, cancel: engine.retry(agent, cancel), None)
+
+    def _start(self, events, text: str | None) -> bool:
         if self.running:
             return False
         self.running, self.done = True, None
         self.cancel = cancel = CancelFlag()
-        bubble = self.chat.begin_turn(text)
+        bubble = self.chat.begin_turn(text) if text is not None else self.chat.begin_reply()
         if not self.client.model_name:
             bubble.set_placeholder("Waiting for the model to load…")
         self.started.emit()
 
         def run(engine, emit):
-            for event in engine.send(text, agent=agent, cancel=cancel):
+            for event in events(engine, cancel):
                 emit(event)
 
         self.client.stream(run, self._on_event, self._on_done, self._on_failed)

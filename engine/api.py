@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from engine.agent.call_parser import decode_call
 from engine.agent.settings import AgentSettings
-from engine.errors import InputError
+from engine.errors import InferenceServerError, InputError
 from engine.events import (LABELS, Changes, ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent,
                            MemoryEvent, MemoryKind, TokenEvent, TurnEvent, label)
 from engine.memory.disk_errors import storage_errors
@@ -26,7 +26,8 @@ from engine.memory.store import MemoryStore
 from engine.memory.types import Agent, BlockVersion, CoreBlock, Event, Hit, Message, Page
 from engine.paths import default_cache_dir, default_data_dir, default_models_dir
 from engine.runtime.embedded_models import EMBEDDED_MODELS
-from engine.runtime.model import CancelFlag, ModelRuntime
+from engine.runtime.backend import Runtime, open_runtime
+from engine.runtime.model import CancelFlag
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
 from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings
@@ -63,7 +64,7 @@ class Engine:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.settings, self.agent_settings = settings, agent_settings
         self.store = MemoryStore.open(self.data_dir, embedder=embedder)
-        self._runtime: ModelRuntime | None = None
+        self._runtime: Runtime | None = None
         self._pager = None
         self._loop = None
         self._restored: set[int] = set()
@@ -109,21 +110,30 @@ class Engine:
         """
         self.store.embedder().embed(["warm up"])
 
-    def load_model(self, progress: ProgressFn | None = None) -> ModelRuntime:
-        """Load the model, the KV pager and the loop once (safe from a background thread)."""
+    def load_model(self, progress: ProgressFn | None = None) -> Runtime:
+        """Load the model (or connect to the inference server the settings name), the KV pager
+        and the loop once (safe from a background thread)."""
         with self._load_lock:
             if self._runtime is None:
                 from engine.agent.loop import AgentLoop
-                from engine.runtime.kv_pager import KVPager
 
-                runtime = ModelRuntime(self.settings, progress, self.cache_dir)
-                self._pager = KVPager(runtime, mode=self.settings.paging_mode, state_dir=self.cache_dir / "kv")
+                runtime = open_runtime(self.settings, progress, self.cache_dir)
+                self._pager = self._kv_pager(runtime)
                 self._loop = AgentLoop(runtime, self.store, self._pager, self.agent_settings)
                 self._runtime = runtime
             return self._runtime
 
+    def _kv_pager(self, runtime):
+        """The KV pager for a model loaded here; None for an inference server, whose own prefix
+        cache does that job (it is sent the window in the same segment order)."""
+        if self.settings.remote:
+            return None
+        from engine.runtime.kv_pager import KVPager
+
+        return KVPager(runtime, mode=self.settings.paging_mode, state_dir=self.cache_dir / "kv")
+
     @property
-    def runtime(self) -> ModelRuntime:
+    def runtime(self) -> Runtime:
         return self.load_model()
 
     @property
@@ -199,11 +209,34 @@ class Engine:
         text = clean_text(text)
         with storage_errors(self.data_dir):
             agent_id = self.agent(agent).id
-            self._restore_once(agent_id)
-            for event in self.loop.turn(agent_id, text, cancel, name=name, created_at=created_at):
-                yield event
-                if isinstance(event, DoneEvent):
-                    self._after_turn(agent_id)
+            try:
+                self._restore_once(agent_id)
+            except InferenceServerError as exc:  # the server is away: the message is kept all the same
+                self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
+                raise _kept(exc) from exc
+            try:
+                for event in self.loop.turn(agent_id, text, cancel, name=name, created_at=created_at):
+                    yield event
+                    if isinstance(event, DoneEvent):
+                        self._after_turn(agent_id)
+            except InferenceServerError as exc:
+                raise _kept(exc) from exc
+
+    def retry(self, agent: str = "default", cancel: CancelFlag | None = None) -> Iterator[TurnEvent]:
+        """Answer the newest user message again without storing it twice: for a turn that failed
+        (the inference server went away, a timeout) once the cause is fixed. Events as
+        :meth:`send`'s, without the first one (nothing new is stored); raises
+        :class:`InputError` when the agent has no message to answer."""
+        with storage_errors(self.data_dir):
+            agent_id = self.agent(agent).id
+            try:
+                self._restore_once(agent_id)
+                for event in self.loop.retry(agent_id, cancel):
+                    yield event
+                    if isinstance(event, DoneEvent):
+                        self._after_turn(agent_id)
+            except InferenceServerError as exc:
+                raise _kept(exc) from exc
 
     def resume(self, agent: str = "default") -> ContextEvent:
         """Bring the KV cache to the agent's window as it stands, from the state saved at the last
@@ -217,7 +250,7 @@ class Engine:
             self._restore_once(agent_id)
             window = self.loop.window
             segments = window.compile(agent_id)
-            return window.report(segments, self._pager.sync(segments))
+            return window.report(segments, self._pager.sync(segments) if self._pager else None)
 
     def observe(self, text: str, agent: str = "default", name: str | None = None,
                 created_at: datetime | None = None) -> Message:
@@ -247,6 +280,8 @@ class Engine:
             return
         self.load_model()
         self._restored.add(agent_id)
+        if self._pager is None:
+            return
         try:
             self._pager.restore(self.loop.window.compile(agent_id))
         except Exception:  # a state file is a cache: never trusted, never fatal
@@ -333,6 +368,11 @@ class Engine:
     def close(self) -> None:
         self._close_model()
         self.store.close()
+
+
+def _kept(exc: InferenceServerError) -> InferenceServerError:
+    """The same error, saying that the message it interrupted is stored and can be answered later."""
+    return type(exc)(f"{exc}. Your message is saved: retry once the server answers")
 
 
 def embedded_model_ids() -> tuple[str, ...]:

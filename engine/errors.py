@@ -39,3 +39,27 @@ class InputError(LlmosError):
 
 class AgentFileError(InputError):
     """An agent file that cannot be imported as it is (not JSON, wrong types, broken ids, too big)."""
+
+
+class InferenceServerError(LlmosError):
+    """The inference server that generates replies could not be used; the conversation is kept."""
+
+
+class ServerUrlError(InferenceServerError):
+    """The server address is not an http(s) URL, or names no server that answers as one."""
+
+
+class ServerUnreachableError(InferenceServerError):
+    """Nothing answers at the server address, or the connection broke mid-reply."""
+
+
+class ServerAuthError(InferenceServerError):
+    """The server refused the API key (or was given none)."""
+
+
+class ServerTimeoutError(InferenceServerError):
+    """The server took longer than the timeout to connect or to send the next piece of a reply."""
+
+
+class ServerReplyError(InferenceServerError):
+    """The server answered with an error status or a reply llmos cannot read."""

@@ -28,6 +28,7 @@ from engine.context.eviction import Summariser
 from engine.context.segments import Segment
 from engine.context.window import ContextWindow, WindowLimits
 from engine.crash_points import crash_point
+from engine.errors import InputError
 from engine.events import (Changes, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, MemoryKind,
                            TokenEvent, TurnEvent)
 from engine.runtime.model import CancelFlag, GenerationStats
@@ -70,21 +71,26 @@ class AgentLoop:
     def turn(self, agent_id: int, text: str, cancel: CancelFlag | None = None,
              name: str | None = None, created_at: datetime | None = None) -> Iterator[TurnEvent]:
         """The turn's events; its DoneEvent says what the turn changed, from the memory events it made."""
-        kinds = set()
-        for event in self._turn(agent_id, text, cancel, name, created_at):
-            if isinstance(event, MemoryEvent):
-                kinds.add(event.kind)
-            elif isinstance(event, DoneEvent):
-                event = replace(event, changes=Changes(messages=True, timeline=True, core=MemoryKind.CORE_EDIT in kinds,
-                                                       archival=MemoryKind.ARCHIVAL_INSERT in kinds))
-            yield event
+        return _with_changes(self._turn(agent_id, text, cancel, name, created_at))
 
     def _turn(self, agent_id: int, text: str, cancel: CancelFlag | None, name: str | None,
               created_at: datetime | None) -> Iterator[TurnEvent]:
         message = self.store.recall.append(agent_id, "user", text, name=name, created_at=created_at)
         yield MemoryEvent(MemoryKind.MESSAGE_STORED, {"message_id": message.id, "role": "user"})
         self.window.start_queue(agent_id, message.id)
-        yield from self.page_in_for(agent_id, text, message.id)
+        yield from self._answer(agent_id, message, cancel)
+
+    def retry(self, agent_id: int, cancel: CancelFlag | None = None) -> Iterator[TurnEvent]:
+        """Answer the newest user message again (a turn that failed), storing nothing new first."""
+        message = self.store.recall.latest(agent_id, role="user")
+        if message is None:
+            raise InputError("there is no message to answer again")
+        self.window.start_queue(agent_id, message.id)  # kept while the server was away, before any turn
+        return _with_changes(self._answer(agent_id, message, cancel))
+
+    def _answer(self, agent_id: int, message, cancel: CancelFlag | None) -> Iterator[TurnEvent]:
+        """The steps of a turn for a stored user ``message``: page in, then call until a reply."""
+        yield from self.page_in_for(agent_id, message.content, message.id)
         reply, done, stats = "", [], GenerationStats()
         for step in range(1, self.settings.max_steps + 1):
             allowed = allowed_functions(tuple(self.specs), done, step, self.settings.max_steps)
@@ -134,9 +140,10 @@ class AgentLoop:
         prompt = [t for s in segments for t in s.tokens] + list(generation.tokens)
         stream, step_stats = MessageStream(), GenerationStats()
         grammar = self.grammars.grammar(allowed, self.store.core.blocks(agent_id))
+        text = "".join(s.text for s in segments) + generation.text
         for piece in self.runtime.stream(prompt, max_tokens=self.settings.reply_reserve_tokens,
                                          sampling=self.settings.sampling, grammar=grammar,
-                                         cancel=cancel, stats=step_stats):
+                                         cancel=cancel, stats=step_stats, prompt_text=text):
             crash_point("generation")
             visible = stream.feed(piece)
             if visible:
@@ -173,6 +180,18 @@ class AgentLoop:
         if ok and name.startswith(("core_memory", "archival_memory_insert")) and _changed(text):
             kind = MemoryKind.CORE_EDIT if name.startswith("core") else MemoryKind.ARCHIVAL_INSERT
             yield MemoryEvent(kind, {"function": name})
+
+
+def _with_changes(events: Iterator[TurnEvent]) -> Iterator[TurnEvent]:
+    """``events`` with the DoneEvent saying what the turn changed, from the memory events it made."""
+    kinds = set()
+    for event in events:
+        if isinstance(event, MemoryEvent):
+            kinds.add(event.kind)
+        elif isinstance(event, DoneEvent):
+            event = replace(event, changes=Changes(messages=True, timeline=True, core=MemoryKind.CORE_EDIT in kinds,
+                                                   archival=MemoryKind.ARCHIVAL_INSERT in kinds))
+        yield event
 
 
 def _changed(result: str) -> bool:

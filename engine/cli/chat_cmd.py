@@ -7,17 +7,18 @@ import json
 import sys
 import time
 from dataclasses import replace
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from engine.agent.settings import AgentSettings
 from engine.api import Engine
 from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
-from engine.errors import InputError
+from engine.errors import InferenceServerError, InputError
 from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent,
                            TurnEvent, label)
 from engine.runtime.model import CancelFlag
 
 QUIT_WORDS = {"/quit", "/exit", "/q"}
+RETRY_WORD = "/retry"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,35 +34,50 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="for scripts: print 'ack ID' once a message is stored durably, "
                              "'end' on a line of its own after the reply (a reply may span lines), "
                              "'refused: REASON' for a message that is not accepted")
+    parser.add_argument("--retry", action="store_true",
+                        help="answer the newest stored message again without storing it twice (after a turn "
+                             "that failed, e.g. while the inference server was away)")
     parser.add_argument("--json", action="store_true",
-                        help="with --message: print one JSON object for the turn (reply, steps, context, seconds)")
+                        help="with --message or --retry: print one JSON object for the turn (reply, steps, "
+                             "context, seconds)")
     add_data_dir(parser)
     add_runtime_options(parser)
     parser.set_defaults(handler=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    if args.json and args.message is None:
-        raise InputError("--json needs --message: it reports one turn")
+    if args.json and args.message is None and not args.retry:
+        raise InputError("--json needs --message or --retry: it reports one turn")
+    if args.retry and args.message is not None:
+        raise InputError("--retry answers the stored message again; it takes no --message")
     agent_settings = replace(AgentSettings(), max_steps=max(1, args.max_steps),
                              summarise_with_model=args.summaries == "model")
-    engine = Engine(args.data_dir, runtime_settings(args), agent_settings=agent_settings)
+    settings = runtime_settings(args)
+    engine = Engine(args.data_dir, settings, agent_settings=agent_settings)
     try:
-        with ProgressLine() as progress:
-            engine.load_model(progress)
-        if args.message is not None:
+        if not settings.remote:  # a server is connected to by the turn, which keeps the message if it is away
+            with ProgressLine() as progress:
+                engine.load_model(progress)
+        if args.message is not None or args.retry:
+            events = _one_turn(engine, args, CancelFlag())
             if args.json:
-                print(json.dumps(turn_report(engine.send(args.message, agent=args.agent)), ensure_ascii=False))
+                print(json.dumps(turn_report(events), ensure_ascii=False))
             else:
-                _answer(engine, args, args.message, CancelFlag())
+                _answer(args, events)
             return 0
         return _interactive(engine, args)
     finally:
         engine.close()
 
 
-def _answer(engine: Engine, args: argparse.Namespace, text: str, cancel: CancelFlag) -> None:
-    for event in engine.send(text, agent=args.agent, cancel=cancel):
+def _one_turn(engine: Engine, args: argparse.Namespace, cancel: CancelFlag) -> Iterator[TurnEvent]:
+    if args.retry:
+        return engine.retry(args.agent, cancel)
+    return engine.send(args.message, agent=args.agent, cancel=cancel)
+
+
+def _answer(args: argparse.Namespace, events: Iterable[TurnEvent]) -> None:
+    for event in events:
         if isinstance(event, MemoryEvent) and event.kind == "message_stored" and args.ack:
             print(f"ack {event.payload['message_id']}", flush=True)
         elif isinstance(event, FunctionCallEvent) and event.name != "send_message":
@@ -111,7 +127,8 @@ def _interactive(engine: Engine, args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     sys.stdin.reconfigure(errors="replace")
     if interactive:
-        print(f"llmos chat with {engine.runtime.name}. Ctrl-C stops a reply; /quit leaves.", file=sys.stderr)
+        print(f"llmos chat with {engine.runtime.name}. Ctrl-C stops a reply; {RETRY_WORD} answers your last "
+              "message again; /quit leaves.", file=sys.stderr)
     while True:
         try:
             line = input("you> " if interactive else "")
@@ -129,13 +146,16 @@ def _interactive(engine: Engine, args: argparse.Namespace) -> int:
         except InputError as exc:  # one refused message does not end the chat
             print(f"refused: {exc}" if args.ack else f"llmos: {exc}", file=sys.stdout if args.ack else sys.stderr,
                   flush=True)
+        except InferenceServerError as exc:  # nor does a server that is away: /retry answers the message later
+            print(f"\nllmos: {exc} (type {RETRY_WORD})", file=sys.stderr, flush=True)
 
 
 def _answer_interruptibly(engine: Engine, args: argparse.Namespace, text: str) -> None:
     """Ctrl-C during a reply stops the reply, not the chat."""
     cancel = CancelFlag()
     try:
-        _answer(engine, args, text, cancel)
+        retry = text.strip() == RETRY_WORD
+        _answer(args, engine.retry(args.agent, cancel) if retry else engine.send(text, agent=args.agent, cancel=cancel))
     except KeyboardInterrupt:
         cancel.set()
         sys.stdout.write(" [stopped]\n")

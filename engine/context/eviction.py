@@ -63,14 +63,17 @@ class Summariser:
     def _model_summary(self, old: str, lines: list[EvictedLine]) -> str:
         fmt = self.runtime.chat_format
         prefix, suffix = fmt.wrap("user")
+        content = summary_prompt(old, lines, self.max_chars)
         tokens = (self.runtime.bos_tokens + self.runtime.tokenize(prefix)
-                  + self.runtime.tokenize(summary_prompt(old, lines, self.max_chars), special=False)
+                  + self.runtime.tokenize(content, special=False)
                   + self.runtime.tokenize(suffix + fmt.generation_prompt))
         if len(tokens) + self.max_tokens > self.runtime.n_ctx:
             return ""
 
+        text = prefix + content + suffix + fmt.generation_prompt
+
         def generate() -> str:
-            return self.runtime.generate_text(tokens, max_tokens=self.max_tokens, sampling=GREEDY)
+            return self.runtime.generate_text(tokens, max_tokens=self.max_tokens, sampling=GREEDY, prompt_text=text)
 
         try:
             return self.pager.run_aside(generate) if self.pager else generate()

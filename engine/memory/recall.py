@@ -131,6 +131,13 @@ class RecallStore:
         messages = [_message(r) for r in rows]
         return messages[::-1] if newest_end else messages
 
+    def latest(self, agent_id: int, role: str) -> Message | None:
+        """The agent's newest message of ``role``, or None when it has none."""
+        row = self.db.cursor().execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE agent_id = ? AND role = ? ORDER BY id DESC LIMIT 1",
+            [agent_id, role]).fetchone()
+        return _message(row) if row is not None else None
+
     def count(self, agent_id: int) -> int:
         return self.db.cursor().execute("SELECT count(*) FROM messages WHERE agent_id = ?", [agent_id]).fetchone()[0]
 

@@ -164,21 +164,19 @@ class ModelRuntime:
 
     def require_room(self, fixed_tokens: int, reserve: int, what: str = "the system prompt") -> None:
         """Raise :class:`ContextTooSmallError` if ``fixed_tokens`` plus ``reserve`` cannot fit."""
-        if fixed_tokens + reserve > self.n_ctx:
-            raise ContextTooSmallError(
-                f"n_ctx {self.n_ctx} is too small: {what} alone needs {fixed_tokens} tokens and a "
-                f"reply {reserve} more; use --n-ctx {_round_up(fixed_tokens + reserve)} or larger")
+        require_room(self.n_ctx, fixed_tokens, reserve, what)
 
     # -- generation ---------------------------------------------------------------------------
 
     def stream(self, prompt_tokens: Sequence[int], *, max_tokens: int = 256,
                sampling: SamplingParams = SamplingParams(), grammar=None,
                cancel: CancelFlag | None = None, stats: GenerationStats | None = None,
-               stop_strings: Sequence[str] = ()) -> Iterator[str]:
+               stop_strings: Sequence[str] = (), prompt_text: str | None = None) -> Iterator[str]:
         """Yield the reply as text pieces; stops at a stop token or string, ``max_tokens`` or ``cancel``.
 
         The KV cache keeps its longest common prefix with ``prompt_tokens``, so a caller that
         keeps the cache in line with its prompt (the KV pager) pays only for new tokens.
+        ``prompt_text`` (what the tokens render) is for a server that takes text only; unused here.
         """
         stats = stats if stats is not None else GenerationStats()
         room = self.n_ctx - len(prompt_tokens)
@@ -187,7 +185,7 @@ class ModelRuntime:
         max_tokens = min(max_tokens, room)
         stats.prompt_tokens = len(prompt_tokens)
         start, decoder, pieces = time.perf_counter(), codecs.getincrementaldecoder("utf-8")("replace"), []
-        stopper = _StopStrings(stop_strings)
+        stopper = StopStrings(stop_strings)
         stats.stop_reason = "length"
         tokens = self.llama.generate(
             list(prompt_tokens), top_k=sampling.top_k, top_p=sampling.top_p, min_p=sampling.min_p,
@@ -251,7 +249,7 @@ def _with_sequences(llama, n_seq_max: int):
     return llama
 
 
-class _StopStrings:
+class StopStrings:
     """Holds back text that may be the start of a stop string, and cuts at one."""
 
     def __init__(self, stops: Sequence[str]) -> None:
@@ -269,6 +267,14 @@ class _StopStrings:
         keep = max((k for s in self.stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
         self.pending = text[len(text) - keep:] if keep else ""
         return text[: len(text) - keep], False
+
+
+def require_room(n_ctx: int, fixed_tokens: int, reserve: int, what: str) -> None:
+    """Raise :class:`ContextTooSmallError` if ``fixed_tokens`` plus ``reserve`` cannot fit in ``n_ctx``."""
+    if fixed_tokens + reserve > n_ctx:
+        raise ContextTooSmallError(
+            f"n_ctx {n_ctx} is too small: {what} alone needs {fixed_tokens} tokens and a "
+            f"reply {reserve} more; use --n-ctx {_round_up(fixed_tokens + reserve)} or larger")
 
 
 def _round_up(n: int) -> int:
