@@ -17,17 +17,18 @@ from engine.memory.types import Hit
 from engine.runtime.model import GREEDY, GenerationStats, ModelRuntime
 
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
-               "Each memory starts with the day it was said; a date in brackets after a phrase says "
-               "when that phrase meant. Answer in as few words as possible. If the memories do not "
-               "answer the question, reply: Not mentioned.")
+               "Each memory says who said it and ends with the day it was said; a date in parentheses after "
+               "a phrase says when that phrase meant. Answer in as few words as possible. If the memories do "
+               "not answer the question, reply: Not mentioned.")
 QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
-     "Give only the date: the date in brackets after a phrase when the memory has one, else the day it was said."),
+     "Give only the date: the date in parentheses after a phrase when the memory has one, else the day it was said."),
     (r"^\s*how (long|many years|many months|many weeks)\b", "Give only the length of time."),
     (r"^\s*how many\b", "Give only the number."),
     (r"^\s*(would|could|might|is it likely|does it seem|will)\b|\blikely\b",
-     "Give your best guess in a few words, such as \"Likely yes\" or \"Likely no\"."),
+     "The memories will not say it outright: do not reply Not mentioned, give your best guess in a few "
+     "words, such as \"Likely yes\" or \"Likely no\"."),
     (r"^\s*(what|which|where|who)\b.*\b(activities|things|events|books|places|hobbies|ways|kinds|types|items)\b|"
      r"^\s*(what|which|where|who)\b.*\b(has|have)\b",
      "List each one the memories mention, separated by commas."),
@@ -47,7 +48,7 @@ class Answer:
 def render_memory(hit: Hit) -> str:
     flat = " ".join(annotate(hit.text, hit.created_at).split())
     flat = flat if len(flat) <= MEMORY_CHARS else flat[:MEMORY_CHARS].rsplit(" ", 1)[0] + " ..."
-    return f"[{hit.created_at.day} {hit.created_at:%B %Y}] {hit.name or hit.role}: {flat}"
+    return f"- {hit.name or hit.role}: {flat} (said on {hit.created_at.day} {hit.created_at:%B %Y})"
 
 
 def render_memories(hits: list[Hit]) -> str:
@@ -73,5 +74,5 @@ def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: in
     started, stats = time.perf_counter(), GenerationStats()
     prompt = answer_prompt(runtime, question, hits)
     text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY, stats=stats)
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
     return Answer(line, time.perf_counter() - started, len(prompt))

@@ -114,3 +114,15 @@ def test_limit_answers_only_the_first_questions_of_each_conversation(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["overall"]["n"] == 1 and report["by_category"]["4"]["n"] == 1
+
+
+def test_a_memory_shows_who_said_it_its_day_and_its_relative_phrases_resolved():
+    from engine.eval.answers import answer_shape, render_memory
+    from engine.memory.types import Hit
+
+    hit = Hit(tier="recall", id=1, text="I painted that lake sunrise last year!", score=1.0,
+              created_at=datetime(2023, 5, 8, 13, 56), role="user", name="Melanie")
+    assert render_memory(hit) == "- Melanie: I painted that lake sunrise last year (2022)! (said on 8 May 2023)"
+    assert answer_shape("When did Melanie paint a sunrise?").startswith("Give only the date")
+    assert "guess" in answer_shape("Would Caroline likely enjoy hiking?")
+    assert answer_shape("What is Caroline's identity?") == ""
