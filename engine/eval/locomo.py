@@ -133,7 +133,7 @@ def adversarial_questions(sample: dict, limit: int | None = None) -> list[dict]:
 
 def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict, ks: tuple[int, ...],
                     answers: dict[str, AnswerTally] | None = None, answer_k: int = 10,
-                    limit: int | None = None) -> dict[str, Tally]:
+                    limit: int | None = None, progress: Callable[[str], None] = lambda _: None) -> dict[str, Tally]:
     """Recall@k by category of what the page-in search ranks for each question; with
     ``answers``, the model also answers from the top ``answer_k`` hits, adversarial questions too."""
     by_cat = {c: Tally(ks) for c in CATEGORIES}
@@ -146,6 +146,7 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
             reply = answer(engine.runtime, qa["question"], hits[:answer_k])
             answers.setdefault(category, AnswerTally()).add(category, qa["question"], reply.text,
                                                             str(qa.get("answer", "")), reply.seconds, reply.prompt_tokens)
+            _answered(answers, sample, progress)
     if answers is not None:
         for qa in adversarial_questions(sample, limit):
             hits = engine.recall(qa["question"], agent, k=answer_k, now=asked_at, tiers=("recall",))
@@ -153,7 +154,15 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
             answers.setdefault(ADVERSARIAL, AnswerTally()).add(ADVERSARIAL, qa["question"], reply.text,
                                                                str(qa.get("adversarial_answer", "")),
                                                                reply.seconds, reply.prompt_tokens)
+            _answered(answers, sample, progress)
     return by_cat
+
+
+def _answered(answers: dict[str, AnswerTally], sample: dict, progress: Callable[[str], None]) -> None:
+    """A progress line every ten answers: an answering run takes minutes per conversation."""
+    done = sum(len(t.f1) for t in answers.values())
+    if done % 10 == 0:
+        progress(f"{sample['sample_id']}: {done} questions answered so far")
 
 
 def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: Callable[[str], None],
@@ -162,7 +171,7 @@ def evaluate_conversation(engine, sample: dict, ks: tuple[int, ...], progress: C
     name = f"locomo-{sample['sample_id']}-{int(time.time() * 1000)}"
     agent, id_to_dia = ingest_conversation(engine, sample, name)
     progress(f"{sample['sample_id']}: {len(id_to_dia)} turns stored")
-    by_cat = score_questions(engine, agent, id_to_dia, sample, ks, answers, limit=limit)
+    by_cat = score_questions(engine, agent, id_to_dia, sample, ks, answers, limit=limit, progress=progress)
     engine.delete_agent(name)
     return by_cat
 
