@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from engine.agent.settings import AgentSettings  # noqa: E402
 from engine.api import Engine, RuntimeSettings  # noqa: E402
 from engine.events import MemoryEvent, MemoryKind  # noqa: E402
+from engine.runtime.kv_state import shared_prefix  # noqa: E402
 from engine.runtime.model import GenerationStats  # noqa: E402
 
 TARGET = 1.3
@@ -119,15 +120,6 @@ def record_steps(engine: Engine, log: ServerLog | None) -> list[Step]:
     return steps
 
 
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def run(settings: RuntimeSettings, turns: int, log: ServerLog | None) -> dict:
     agent_settings = replace(AgentSettings(), max_steps=2, max_message_chars=160, reply_reserve_tokens=160,
                              summarise_with_model=False)
@@ -151,7 +143,7 @@ def _turn_row(turn: int, steps: list[Step], first: int, kinds: set) -> dict:
     new = evaluated = 0
     for k in range(first, len(steps)):
         previous = steps[k - 1].prompt if k > 0 else []
-        new += len(steps[k].prompt) - common_prefix(previous, steps[k].prompt)
+        new += len(steps[k].prompt) - shared_prefix(previous, steps[k].prompt)
         evaluated += steps[k].evaluated if steps[k].evaluated is not None else 0
     known = all(steps[k].evaluated is not None for k in range(first, len(steps)))
     kind = "first" if first == 0 else "eviction" if MemoryKind.EVICTED in kinds else (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from engine.memory.relative_dates import annotate
 from engine.memory.types import Hit
-from engine.runtime.model import GREEDY, GenerationStats, ModelRuntime
+from engine.runtime.model import GREEDY, ModelRuntime
 
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
                "Each memory says who said it and ends with the day it was said; a date in parentheses after "
@@ -71,8 +71,8 @@ def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list
 
 def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: int = 24) -> Answer:
     """The model's short answer to ``question`` given ``hits`` (first line only), with its cost."""
-    started, stats = time.perf_counter(), GenerationStats()
+    started = time.perf_counter()
     prompt = answer_prompt(runtime, question, hits)
-    text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY, stats=stats)
+    text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
     line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
     return Answer(line, time.perf_counter() - started, len(prompt))
