@@ -26,7 +26,7 @@ from engine.memory.embeddings import Embedder
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews
 from engine.memory.recall import RecallStore, message_hit
-from engine.memory.time_phrases import TimeWindow, date_window
+from engine.memory.time_phrases import TimeWindow, asks_when, date_window, tells_time
 from engine.memory.types import Hit
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class RetrievalWeights:
     speaker: float = 2.0         # bonus (in top-rank units) for turns by a speaker the query names
     question: float = 0.25       # share of its score a message ending in a question gives up
     names_ttl_s: float = 60.0
+    tells_when: float = 0.4      # share of its score a hit that says when gains, for a "when" question
 
 
 class HybridRetriever:
@@ -88,6 +89,8 @@ class HybridRetriever:
             self._add_neighbours(agent_id, fused, set(exclude_ids))
         self._demote_questions(fused)
         self._add_same_day(fused)
+        if asks_when(query):
+            self._prefer_told_times(fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
@@ -146,6 +149,15 @@ class HybridRetriever:
         for name in self._speaker_names(agent_id):
             stripped = re.sub(r"\b" + re.escape(name) + r"(?:'s)?\b", " ", stripped, flags=re.IGNORECASE)
         return stripped if stripped.strip(" ?!.,'\"") else query
+
+    def _prefer_told_times(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+        """A question about when is answered by a turn that says when ("yesterday", "in May",
+        "for three years"); among a talk's turns about the thing, that one goes first."""
+        if self.weights.tells_when <= 0:
+            return
+        for key, (score, hit) in list(fused.items()):
+            if tells_time(hit.text):
+                fused[key] = (score * (1 + self.weights.tells_when), hit)
 
     def _demote_questions(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
         if self.weights.question <= 0:

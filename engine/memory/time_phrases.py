@@ -83,3 +83,22 @@ def _day_window(query: str, named: tuple[datetime, int]) -> TimeWindow:
         span = SPAN_DAYS[before.group(2).lower()] * COUNT.get((before.group(1) or "").lower(), 1)
         return TimeWindow(day - timedelta(days=span), day + timedelta(days=1), 2.0)
     return TimeWindow(day, day + timedelta(days=1), 2.0)
+
+
+ASKS_WHEN_RE = re.compile(r"^\W*(?:when\b|since when\b|how long\b|how many (?:days|weeks|months|years)\b|"
+                          r"(?:what|which) (?:year|month|day|date|time|week|weekend)\b|"
+                          r"(?:in |on |during )?(?:what|which) (?:year|month|day|date|week)\b)", re.IGNORECASE)
+_TOLD_TIME_RE = re.compile(
+    rf"\b(?:{_MONTH}|{'|'.join(d.lower() for d in ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'))}|"
+    r"yesterday|today|tonight|tomorrow|ago|recently|lately|since|weekend|week|month|year|years|months|weeks|"
+    r"days|last night|this morning|the other day|(?:19|20)\d{2})\b", re.IGNORECASE)
+
+
+def asks_when(query: str) -> bool:
+    """Whether a question asks for a time ("When did...", "How long...", "In which month...")."""
+    return bool(ASKS_WHEN_RE.match(query))
+
+
+def tells_time(text: str) -> bool:
+    """Whether a message says when something happened, or for how long."""
+    return bool(_TOLD_TIME_RE.search(text))

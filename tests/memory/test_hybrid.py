@@ -128,3 +128,20 @@ def test_a_name_in_the_query_finds_that_speakers_words_not_words_said_to_them(pa
     _embed(retriever)
     ranked = [h.id for h in retriever.search(1, "What class is Anna taking?", k=3, now=NOW)]
     assert ranked.index(own.id) < ranked.index(said_to.id)
+
+
+def test_a_when_question_prefers_the_turn_that_says_when(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 5, 2, 9, 0)
+    plain = recall.append(1, "user", "Taking a pottery class! Pottery is such fun, I made a bowl.", name="Anna", created_at=day)
+    told = recall.append(1, "user", "I started that class last week.", name="Anna",
+                         created_at=day + timedelta(days=2))
+    _embed(retriever)
+
+    def ranked(query: str, tells_when: float) -> list[int]:
+        retriever.weights = dataclasses.replace(retriever.weights, tells_when=tells_when)
+        return [h.id for h in retriever.search(1, query, k=2, now=NOW)]
+
+    assert ranked("When did Anna take a pottery class?", 0.0) == [plain.id, told.id]
+    assert ranked("When did Anna take a pottery class?", 1.0) == [told.id, plain.id]
+    assert ranked("Did Anna take a pottery class?", 1.0) == ranked("Did Anna take a pottery class?", 0.0)

@@ -49,3 +49,13 @@ def test_no_time_and_the_verb_may():
     assert date_window("may I ask about the cat", NOW) is None
     assert date_window("what is my sister's name", NOW) is None
     assert span("on 31 February 2023") == (datetime(2023, 2, 1), datetime(2023, 3, 1))  # no such day: the month
+
+
+def test_questions_that_ask_when_and_messages_that_say_when():
+    from engine.memory.time_phrases import asks_when, tells_time
+    assert all(asks_when(q) for q in ("When did Jo move?", "How long has Nate had turtles?",
+                                      "In which month did they meet?", "What year did she graduate?"))
+    assert not any(asks_when(q) for q in ("What did Jo bake?", "Where is the house?", "Why so long?"))
+    assert all(tells_time(t) for t in ("I went yesterday!", "I've had them for 3 years now",
+                                       "See you tomorrow", "We met in May 2021", "It was on Sunday"))
+    assert not any(tells_time(t) for t in ("Nice pic!", "The cello, finally.", "I love pottery"))
