@@ -17,13 +17,14 @@ from engine.memory.types import Hit
 from engine.runtime.model import GREEDY, ModelRuntime
 
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
-               "Each memory says who said it and ends with the day it was said; a date in parentheses after "
-               "a phrase says when that phrase meant. Answer in as few words as possible. If the memories do "
+               "Each memory says who said it; words in parentheses after a time phrase say when that "
+               "phrase meant, and a memory without one ends with the day it was said. Answer in as few words as possible. If the memories do "
                "not answer the question, reply: Not mentioned.")
 QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
-     "Give only the date: the date in parentheses after a phrase when the memory has one, else the day it was said."),
+     "Give only the time: copy the words in parentheses after the memory's time phrase (such as: the week "
+     "before 3 May 2022), else the day it was said."),
     (r"^\s*how (long|many years|many months|many weeks)\b", "Give only the length of time."),
     (r"^\s*how many\b", "Give only the number."),
     (r"^\s*(would|could|might|is it likely|does it seem|will)\b|\blikely\b",
@@ -46,8 +47,13 @@ class Answer:
 
 
 def render_memory(hit: Hit) -> str:
-    flat = " ".join(annotate(hit.text, hit.created_at).split())
+    """One memory; when it names its own time ("last week (the week before 7 May 2023)"), that is
+    the only date shown: beside the day it was said, a small model picks the plainer date."""
+    annotated = annotate(hit.text, hit.created_at)
+    flat = " ".join(annotated.split())
     flat = flat if len(flat) <= MEMORY_CHARS else flat[:MEMORY_CHARS].rsplit(" ", 1)[0] + " ..."
+    if annotated != hit.text:
+        return f"- {hit.name or hit.role}: {flat}"
     return f"- {hit.name or hit.role}: {flat} (said on {hit.created_at.day} {hit.created_at:%B %Y})"
 
 
@@ -75,4 +81,14 @@ def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: in
     prompt = answer_prompt(runtime, question, hits)
     text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
     line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
-    return Answer(line, time.perf_counter() - started, len(prompt))
+    return Answer(resolved_time(line), time.perf_counter() - started, len(prompt))
+
+
+PHRASE_THEN_TIME = re.compile(r"^[^()]{0,40}\(([^()]*\d{4}[^()]*)\)$")
+
+
+def resolved_time(line: str) -> str:
+    """A reply that copied a time phrase with its resolution ("Friday (the Friday before 3 May
+    2022)") keeps the resolution alone: the phrase meant something only on the day it was said."""
+    match = PHRASE_THEN_TIME.match(line.strip())
+    return match.group(1).strip() if match else line

@@ -116,13 +116,24 @@ def test_limit_answers_only_the_first_questions_of_each_conversation(tmp_path):
     assert report["overall"]["n"] == 1 and report["by_category"]["4"]["n"] == 1
 
 
-def test_a_memory_shows_who_said_it_its_day_and_its_relative_phrases_resolved():
+def test_a_memory_shows_who_said_it_and_one_date_its_resolved_phrase_or_its_day():
     from engine.eval.answers import answer_shape, render_memory
     from engine.memory.types import Hit
 
-    hit = Hit(tier="recall", id=1, text="I painted that lake sunrise last year!", score=1.0,
-              created_at=datetime(2023, 5, 8, 13, 56), role="user", name="Melanie")
-    assert render_memory(hit) == "- Melanie: I painted that lake sunrise last year (2022)! (said on 8 May 2023)"
-    assert answer_shape("When did Melanie paint a sunrise?").startswith("Give only the date")
+    def memory(text: str) -> str:
+        return render_memory(Hit(tier="recall", id=1, text=text, score=1.0,
+                                 created_at=datetime(2023, 5, 8, 13, 56), role="user", name="Melanie"))
+
+    assert memory("I painted that lake sunrise last year!") == "- Melanie: I painted that lake sunrise last year (2022)!"
+    assert memory("I painted that lake sunrise.") == "- Melanie: I painted that lake sunrise. (said on 8 May 2023)"
+    assert answer_shape("When did Melanie paint a sunrise?").startswith("Give only the time")
     assert "guess" in answer_shape("Would Caroline likely enjoy hiking?")
     assert answer_shape("What is Caroline's identity?") == ""
+
+
+def test_a_reply_copying_a_time_phrase_keeps_its_resolution_alone():
+    from engine.eval.answers import resolved_time
+
+    assert resolved_time("Friday (the Friday before 23 January 2022)") == "the Friday before 23 January 2022"
+    assert resolved_time("Paris (France)") == "Paris (France)"
+    assert resolved_time("21 January 2022") == "21 January 2022"
