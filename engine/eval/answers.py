@@ -18,8 +18,8 @@ from engine.runtime.model import GREEDY, ModelRuntime
 
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
                "Each memory says who said it; words in parentheses after a time phrase say when that "
-               "phrase meant, and a memory without one ends with the day it was said. Answer in as few words as possible. If the memories do "
-               "not answer the question, reply: Not mentioned.")
+               "phrase meant, and a memory without one ends with the day it was said. Answer in as few "
+               "words as possible. If the memories do not answer the question, reply: Not mentioned.")
 QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
@@ -37,6 +37,8 @@ SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE)
 """What a question's first words ask for: a date, a length, a number, a guess or a list. A small
 model answers the shape it is told; left to itself it copies a sentence."""
 MEMORY_CHARS = 300
+PHRASE_THEN_TIME = re.compile(r"^[^()]{0,40}\(([^()]*\d{4}[^()]*)\)$")
+"""A reply that is a short time phrase followed by its resolution in parentheses."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,6 @@ def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: in
     text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
     line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
     return Answer(resolved_time(line), time.perf_counter() - started, len(prompt))
-
-
-PHRASE_THEN_TIME = re.compile(r"^[^()]{0,40}\(([^()]*\d{4}[^()]*)\)$")
 
 
 def resolved_time(line: str) -> str:

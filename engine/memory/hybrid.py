@@ -8,7 +8,8 @@ turns share a strong hit's score, a day with a strong hit lifts its other hits, 
 speaker prefers that speaker's turns (the name itself is left to that bonus rather than matched
 as a word, since names are said mostly *to* someone), and a message that ends in a question
 counts for less: it asks for the fact more often than it holds it. When the query names a time
-("yesterday", "on 7 July, 2023"), hits from then get a boost.
+("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
+when go first.
 """
 
 from __future__ import annotations
@@ -89,8 +90,7 @@ class HybridRetriever:
             self._add_neighbours(agent_id, fused, set(exclude_ids))
         self._demote_questions(fused)
         self._add_same_day(fused)
-        if asks_when(query):
-            self._prefer_told_times(fused)
+        self._prefer_told_times(query, fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
@@ -150,10 +150,10 @@ class HybridRetriever:
             stripped = re.sub(r"\b" + re.escape(name) + r"(?:'s)?\b", " ", stripped, flags=re.IGNORECASE)
         return stripped if stripped.strip(" ?!.,'\"") else query
 
-    def _prefer_told_times(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+    def _prefer_told_times(self, query: str, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
         """A question about when is answered by a turn that says when ("yesterday", "in May",
         "for three years"); among a talk's turns about the thing, that one goes first."""
-        if self.weights.tells_when <= 0:
+        if self.weights.tells_when <= 0 or not asks_when(query):
             return
         for key, (score, hit) in list(fused.items()):
             if tells_time(hit.text):

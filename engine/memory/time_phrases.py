@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.memory.relative_dates import WEEKDAYS
+
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")
 _MONTH = r"(" + "|".join(MONTHS) + r")"
@@ -86,12 +88,12 @@ def _day_window(query: str, named: tuple[datetime, int]) -> TimeWindow:
 
 
 ASKS_WHEN_RE = re.compile(r"^\W*(?:when\b|since when\b|how long\b|how many (?:days|weeks|months|years)\b|"
-                          r"(?:what|which) (?:year|month|day|date|time|week|weekend)\b|"
-                          r"(?:in |on |during )?(?:what|which) (?:year|month|day|date|week)\b)", re.IGNORECASE)
-_TOLD_TIME_RE = re.compile(
-    rf"\b(?:{_MONTH}|{'|'.join(d.lower() for d in ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'))}|"
-    r"yesterday|today|tonight|tomorrow|ago|recently|lately|since|weekend|week|month|year|years|months|weeks|"
-    r"days|last night|this morning|the other day|(?:19|20)\d{2})\b", re.IGNORECASE)
+                          r"(?:in |on |during )?(?:what|which) (?:year|month|day|date|time|week|weekend)\b)",
+                          re.IGNORECASE)
+TOLD_TIME_RE = re.compile(
+    rf"\b(?:{_MONTH}|{'|'.join(WEEKDAYS)}|yesterday|today|tonight|tomorrow|ago|recently|lately|since|"
+    r"weekend|week|weeks|month|months|year|years|days|last night|this morning|the other day|(?:19|20)\d{2})\b",
+    re.IGNORECASE)
 
 
 def asks_when(query: str) -> bool:
@@ -101,4 +103,4 @@ def asks_when(query: str) -> bool:
 
 def tells_time(text: str) -> bool:
     """Whether a message says when something happened, or for how long."""
-    return bool(_TOLD_TIME_RE.search(text))
+    return bool(TOLD_TIME_RE.search(text))
