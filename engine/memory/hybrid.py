@@ -62,9 +62,11 @@ class HybridRetriever:
 
     def __init__(self, recall: RecallStore, message_vectors: MessageVectors, archival: ArchivalStore,
                  embedder_provider: Callable[[], Embedder], views: MessageViews | None = None,
+                 message_embedder_provider: Callable[[], Embedder] | None = None,
                  weights: RetrievalWeights = RetrievalWeights()) -> None:
         self.recall, self.vectors, self.archival, self.views = recall, message_vectors, archival, views
         self._embedder, self.weights = embedder_provider, weights
+        self._message_embedder = message_embedder_provider or embedder_provider
         self._names: dict[int, tuple[float, frozenset[str]]] = {}
 
     def search(self, agent_id: int, query: str, k: int = 10, tiers: Sequence[str] = ("recall", "archival"),
@@ -77,7 +79,8 @@ class HybridRetriever:
         lists: list[tuple[float, list[Hit]]] = []
         if "recall" in tiers:
             lists.append((w.bm25, self._keyword_hits(agent_id, query)))
-            lists.append((w.vector, self._vector_hits(agent_id, vector)))
+            message_vector = self._message_embedder().embed([query])[0]
+            lists.append((w.vector, self._vector_hits(agent_id, message_vector)))
             if self.views is not None:
                 for kind, weight in ((SENTENCE, w.sentence), (CONTEXT, w.context)):
                     if weight > 0:

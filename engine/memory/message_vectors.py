@@ -1,4 +1,4 @@
-"""Embeddings of recall messages, filled in after a turn rather than while the user waits.
+"""Embeddings of recall messages (by the message model), filled in after a turn rather than while the user waits.
 
 Vectors are stored in ``messages.embedding`` and mirrored in their own index file, so the
 recall index can be rebuilt from the table like the archival one.
@@ -7,12 +7,14 @@ recall index can be rebuilt from the table like the archival one.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from engine.memory.db import Database, rollback
+from engine.memory.embedding_models import MESSAGE
 from engine.memory.embeddings import Embedder
 from engine.memory.stored_index import StoredIndex
 from engine.memory.vector_index import Progress, VectorIndex
@@ -37,22 +39,29 @@ class MessageVectors:
     def __init__(self, db: Database, index_dir: Path, embedder_provider: Callable[[], Embedder]) -> None:
         self.db = db
         self._embedder = embedder_provider
-        self._stored = StoredIndex(db, Path(index_dir) / INDEX_FILE, "messages", EMBEDDED)
+        self._stored = StoredIndex(db, Path(index_dir) / INDEX_FILE, "messages", EMBEDDED, MESSAGE)
 
     def index(self, progress: Progress | None = None) -> VectorIndex:
         """The index, loaded or rebuilt from stored embeddings on first use."""
         return self._stored.get(progress)
 
-    def embed_pending(self, batch: int = 64) -> int:
-        """Embed every message without a vector, ``batch`` at a time; return how many were done."""
-        index, done = self.index(), 0
+    def embed_pending(self, batch: int = 64, seconds: float | None = None) -> int:
+        """Embed messages without a vector, newest first, ``batch`` at a time; return how many were done.
+
+        With ``seconds``, stop after the batch that uses up that time: a long backlog (a data
+        directory from before the message model changed) is caught up over several upkeeps
+        instead of holding up the next turn.
+        """
+        index, done, started = self.index(), 0, time.monotonic()
         while rows := self.db.cursor().execute(
-                "SELECT id, content, name, created_at FROM messages WHERE embedding IS NULL ORDER BY id LIMIT ?",
+                "SELECT id, content, name, created_at FROM messages WHERE embedding IS NULL ORDER BY id DESC LIMIT ?",
                 [batch]).fetchall():
             vectors = self._embedder().embed([embed_text(r[1], r[2], r[3]) for r in rows])
             self._store(rows, vectors)
             index.add([r[0] for r in rows], vectors)
             done += len(rows)
+            if seconds is not None and time.monotonic() - started >= seconds:
+                break
         if done:
             index.save()
             log.info("embedded %d messages", done)

@@ -15,7 +15,7 @@ from engine.memory.embeddings import DIM
 
 log = logging.getLogger(__name__)
 
-EMBEDDING_DIM = DIM  # one width for the schema and the embedding model
+EMBEDDING_DIM = DIM  # the width of the first schema; see m007 for message vectors
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: list[Migration] = []
@@ -148,6 +148,15 @@ def m006_recalled_in_context_state(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("ALTER TABLE context_state ADD COLUMN recalled VARCHAR DEFAULT ''")
 
 
+@migration
+def m007_message_vectors_from_mpnet(db: duckdb.DuckDBPyConnection) -> None:
+    # A message's own vector now comes from all-mpnet-base-v2 (768 wide). The old vectors go;
+    # upkeep embeds every message again, oldest first, and keyword search and the sentence
+    # views (unchanged) find them meanwhile.
+    db.execute("ALTER TABLE messages DROP COLUMN embedding")
+    db.execute("ALTER TABLE messages ADD COLUMN embedding FLOAT[768]")
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
@@ -162,4 +171,8 @@ def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
         db.execute("COMMIT")
         log.info("applied migration %s", fn.__name__)
         applied.append(fn.__name__)
+    if applied:
+        # Schema changes go into the database file at once: DuckDB cannot replay a WAL that
+        # drops a column, so a crash before the next checkpoint would leave it unreadable.
+        db.execute("CHECKPOINT")
     return applied

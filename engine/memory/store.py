@@ -11,7 +11,7 @@ import duckdb
 from engine.errors import DataDirError
 from engine.memory.data_lock import DataDirLock
 from engine.memory.db import Database
-from engine.memory.embeddings import Embedder
+from engine.memory.embeddings import Embedder, shared_message_embedder
 from engine.memory.migrations import apply_migrations
 from engine.memory.timeline import Timeline
 
@@ -45,10 +45,10 @@ class MemoryStore:
         index_dir = data_dir / "index"
         index_dir.mkdir(exist_ok=True)
         self.archival = ArchivalStore(db, index_dir, self.embedder, self.timeline)
-        self.message_vectors = MessageVectors(db, index_dir, self.embedder)
+        self.message_vectors = MessageVectors(db, index_dir, self.message_embedder)
         self.message_views = MessageViews(db, index_dir, self.embedder)
         self.retriever = HybridRetriever(self.recall, self.message_vectors, self.archival, self.embedder,
-                                         self.message_views)
+                                         self.message_views, self.message_embedder)
 
     @classmethod
     def open(cls, data_dir: Path, embedder: Embedder | None = None) -> "MemoryStore":
@@ -72,9 +72,14 @@ class MemoryStore:
                 self._embedder = Embedder()
             return self._embedder
 
-    def embed_pending(self) -> int:
-        """Embed messages stored since the last upkeep, then their views; return how many messages."""
-        done = self.message_vectors.embed_pending()
+    def message_embedder(self) -> Embedder:
+        """The larger model a message's own vector comes from (shared by every store in the process)."""
+        return shared_message_embedder()
+
+    def embed_pending(self, seconds: float | None = None) -> int:
+        """Embed messages stored since the last upkeep, then their views; return how many messages.
+        ``seconds`` bounds the catching up of an old backlog of message vectors."""
+        done = self.message_vectors.embed_pending(seconds=seconds)
         self.message_views.embed_pending()
         return done
 

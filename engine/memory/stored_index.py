@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from engine.memory.db import Database
+from engine.memory.embedding_models import SMALL, EmbeddingModel
 from engine.memory.vector_index import Batch, Progress, VectorIndex
 
 REBUILD_BATCH = 10_000
@@ -42,9 +43,10 @@ class StoredIndex:
     and rebuilds it from the stored vectors when missing, stale or corrupt; later calls reuse it.
     """
 
-    def __init__(self, db: Database, path: Path, table: str, where: str = "1=1") -> None:
+    def __init__(self, db: Database, path: Path, table: str, where: str = "1=1",
+                 model: EmbeddingModel = SMALL) -> None:
         self.db, self.table, self.where = db, table, where
-        self._index = VectorIndex(path)
+        self._index = VectorIndex(path, model.dim, model.id)
         self._ready = False
         self._lock = threading.Lock()
 

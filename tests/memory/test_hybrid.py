@@ -14,12 +14,13 @@ NOW = datetime(2024, 6, 15, 12, 0)
 
 
 @pytest.fixture
-def parts(db, data_dir, embedder, timeline):
+def parts(db, data_dir, embedder, message_embedder, timeline):
     recall = RecallStore(db, timeline)
-    vectors = MessageVectors(db, data_dir, lambda: embedder)
+    vectors = MessageVectors(db, data_dir, lambda: message_embedder)
     archival = ArchivalStore(db, data_dir, lambda: embedder, timeline)
     views = MessageViews(db, data_dir, lambda: embedder)
-    return recall, vectors, archival, HybridRetriever(recall, vectors, archival, lambda: embedder, views)
+    return recall, vectors, archival, HybridRetriever(recall, vectors, archival, lambda: embedder, views,
+                                                           lambda: message_embedder)
 
 
 def _embed(retriever: HybridRetriever) -> None:
