@@ -39,7 +39,6 @@ def test_three_hundred_turns_stay_in_the_window_and_remember_turn_one(make_engin
     in_window = {s for s, _ in engine.context_report().segments}
     assert "message" in in_window
     assert engine.loop.window.states.get(agent_id).queue_start_id > first_id  # turn 1 left the window
-    # the model's replies may repeat the fact many times over; turn one must still be found
-    found = engine.store.recall.search_text(agent_id, "grandmother village Valdemossa", 1, 100)
+    found = engine.store.recall.search_text(agent_id, "grandmother village Valdemossa", 1, 10)
     assert first_id in [h.id for h in found.items]
     assert first_id in [h["id"] for h in last_page_in.payload["hits"] if h["tier"] == "recall"]
