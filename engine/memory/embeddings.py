@@ -17,9 +17,7 @@ from engine.memory.embedding_models import MESSAGE, SMALL, EmbeddingModel
 log = logging.getLogger(__name__)
 
 MODEL_ID, DIM = SMALL.id, SMALL.dim
-"""The model of sentence views and archival passages."""
-MESSAGE_MODEL_ID, MESSAGE_DIM = MESSAGE.id, MESSAGE.dim
-"""The model of a message's own vector."""
+"""The model of sentence views and archival passages (MESSAGE embeds a message's own vector)."""
 
 
 @functools.cache

@@ -94,7 +94,7 @@ def ensure_embedded_model(cache_dir: Path | None = None, progress: ProgressFn | 
     parts = model.part_paths()
     if model.joined:
         target = embedded_model_path(cache_dir, model)
-        _assemble(parts, target, model.sha256, f"Preparing {model.name}", progress)
+        assemble_parts(parts, target, model.sha256, f"Preparing {model.name}", progress)
     else:
         target = parts[0]
         _verify(target, model.sha256, f"Checking {model.name}", progress)
@@ -128,8 +128,9 @@ def _copy_hashing(chunks: list[Path], out, stage: str, progress: ProgressFn | No
     return digest.hexdigest()
 
 
-def _assemble(chunks: list[Path], target: Path, expected_sha256: str, stage: str,
-              progress: ProgressFn | None) -> None:
+def assemble_parts(chunks: list[Path], target: Path, expected_sha256: str, stage: str,
+                   progress: ProgressFn | None) -> None:
+    """Join ``chunks`` into ``target`` (written aside, then renamed), checking their sha256 on the way."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     log.info("assembling %s", target)

