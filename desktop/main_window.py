@@ -87,10 +87,13 @@ class MainWindow(QMainWindow):
         self.load_bar = QProgressBar(self)
         self.load_bar.setMaximumWidth(160)
         self.load_bar.setRange(0, 0)
+        self.warm_label = QLabel("", self)
+        self.warm_label.hide()
         self.speed_label = QLabel("", self)
         self.stats_label = QLabel("", self)
         bar.addWidget(self.model_label)
         bar.addWidget(self.load_bar)
+        bar.addPermanentWidget(self.warm_label)
         bar.addPermanentWidget(self.speed_label)
         bar.addPermanentWidget(self.stats_label)
 
@@ -135,6 +138,7 @@ class MainWindow(QMainWindow):
         c.open_failed.connect(self._on_open_failed)
         c.model_progress.connect(self._on_model_progress)
         c.model_ready.connect(self._on_model_ready)
+        c.warm_progress.connect(self._on_warm_progress)
         c.model_failed.connect(self._on_model_failed)
         c.changed.connect(self._on_changed)
         c.error.connect(lambda message: self.statusBar().showMessage(message, 8000))
@@ -170,6 +174,12 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{stage}…")
         self.load_bar.setRange(0, max(1, total))
         self.load_bar.setValue(done)
+
+    def _on_warm_progress(self, stage: str, done: int, total: int) -> None:
+        """The embedding models load beside the chat (a few seconds, longer the first time): a
+        permanent label says so until they are ready, without hiding the status bar's messages."""
+        self.warm_label.setText(f"{stage}… ({done}/{total})")
+        self.warm_label.setVisible(done < total)
 
     def _on_model_ready(self, name: str) -> None:
         self.load_bar.hide()

@@ -94,6 +94,7 @@ class EngineClient(QObject):
     opened = Signal()
     open_failed = Signal(str)
     model_progress = Signal(str, int, int)
+    warm_progress = Signal(str, int, int)  # the embedding models loading (unpacked the first time)
     model_ready = Signal(str)
     model_failed = Signal(str)
     changed = Signal(object)  # engine.api.Changes: every view decides for itself what to redraw
@@ -214,7 +215,14 @@ class EngineClient(QObject):
             self.model_ready.emit(name)
 
         self.op(load, ready, self.model_failed.emit)
-        self.op(lambda engine: engine.warm_up(), failure=lambda message: log.warning("warm-up failed: %s", message))
+        def warm_up(engine):
+            engine.warm_up(lambda stage, done, total: self.warm_progress.emit(stage, done, total))
+
+        def warm_up_failed(message: str) -> None:
+            log.warning("warm-up failed: %s", message)
+            self.warm_progress.emit("", 1, 1)  # nothing is loading any more: the search loads on first use
+
+        self.op(warm_up, failure=warm_up_failed)
 
     def reconfigure(self, settings: Any) -> None:
         """Close the model and load it again with new settings (engine.api.RuntimeSettings), in the background."""

@@ -34,6 +34,21 @@ def test_new_settings_reload_the_model_in_the_background(qtbot, open_window, tmp
     assert window.client.engine.settings.paging_mode == "exact"
 
 
+def test_the_embedding_models_loading_show_in_the_status_bar_until_they_are_ready(qtbot, open_window, tmp_path):
+    """Reloading the model loads the embedding models again beside it: a permanent label says so
+    while they load and goes away once both are ready."""
+    from desktop.prefs import ModelPrefs
+
+    window = open_window(tmp_path / "data")
+    seen = []
+    window.client.warm_progress.connect(
+        lambda stage, done, total: seen.append((done, total, window.warm_label.isVisible(), window.warm_label.text())))
+    window.apply_prefs(ModelPrefs(n_ctx=1024))
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] == seen[-1][1], timeout=120_000)
+    assert any(visible and "embedding" in text for done, total, visible, text in seen if done < total)
+    assert not window.warm_label.isVisible()
+
+
 def test_once_the_model_is_loaded_the_conversation_is_already_in_its_cache(qtbot, open_window, tmp_path):
     """The app puts the window back into the KV cache at start, so the first reply reads only the
     new message: asking again afterwards finds nothing left to evaluate."""
