@@ -215,6 +215,7 @@ class EngineClient(QObject):
             self.model_ready.emit(name)
 
         self.op(load, ready, self.model_failed.emit)
+
         def warm_up(engine):
             engine.warm_up(lambda stage, done, total: self.warm_progress.emit(stage, done, total))
 
