@@ -16,6 +16,8 @@ from desktop.message_widgets import BubbleRow, MessageBubble
 from engine.api import read_call, reply_in
 
 LOAD_MORE_AT_PX = 60
+SETTLE_MS = 1500
+"""How long a message opened from search is kept in view while the rows around it are laid out."""
 
 
 def group_messages(messages, agent_name: str) -> list[MessageBubble]:
@@ -79,6 +81,7 @@ class ChatView(QScrollArea):
         self.has_newer = False
         self.loading = False
         self._keep_from_bottom: int | None = None
+        self._scroll_target: int | None = None  # a message to keep in view while the layout settles
         self._live: MessageBubble | None = None
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
@@ -119,15 +122,19 @@ class ChatView(QScrollArea):
         self._update_top_note()
         if scroll_to is None:
             self._stick_to_bottom = True
+            self._scroll_target = None
             QTimer.singleShot(0, self, self.scroll_to_end)
         else:
             self._stick_to_bottom = False
+            self._scroll_target = scroll_to
             QTimer.singleShot(0, self, lambda: self.scroll_to_message(scroll_to))
+            QTimer.singleShot(SETTLE_MS, self, self._settled)
 
     def prepend_messages(self, messages, has_older: bool) -> None:
         """Older messages above the shown ones, keeping what the user looks at in place."""
         bar = self.verticalScrollBar()
         self._keep_from_bottom = bar.maximum() - bar.value()
+        self._scroll_target = None  # the user scrolled up to the top: what they read now stays put
         first = self._first_row_index()
         for offset, bubble in enumerate(group_messages(messages, self.agent_name)):
             self._insert(bubble, first + offset)
@@ -184,20 +191,29 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
-    def scroll_to_message(self, message_id: int) -> bool:
+    def scroll_to_message(self, message_id: int, highlight: bool = True) -> bool:
         for bubble in self.bubbles:
             if message_id in bubble.message_ids:
+                self.rows.activate()  # lay out the rows just added, so their positions are real
                 self.ensureWidgetVisible(bubble.parentWidget(), 0, 40)
-                bubble.highlight()
+                if highlight:
+                    bubble.highlight()
                 return True
         return False
+
+    def _settled(self) -> None:
+        self._scroll_target = None
 
     def bubble_for(self, message_id: int) -> MessageBubble | None:
         return next((b for b in self.bubbles if message_id in b.message_ids), None)
 
     def _on_range_changed(self, _min: int, maximum: int) -> None:
+        """Rows change height as they are laid out and wrapped (and more load around them): the
+        message asked for stays in view, the end stays at the end, or what the user reads stays put."""
         bar = self.verticalScrollBar()
-        if self._keep_from_bottom is not None:
+        if self._scroll_target is not None and self._keep_from_bottom is None:
+            self.scroll_to_message(self._scroll_target, highlight=False)
+        elif self._keep_from_bottom is not None:
             bar.setValue(maximum - self._keep_from_bottom)
             self._keep_from_bottom = None
         elif self._stick_to_bottom:
