@@ -31,6 +31,7 @@ from engine.runtime.model import CancelFlag
 from engine.runtime.model_catalog import ModelEntry
 from engine.runtime.model_file import ProgressFn
 from engine.runtime.settings import DEFAULT_PAGING_MODE, PAGING_MODES, RuntimeSettings
+from engine.turn_steps import TurnSteps
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ __all__ = [
     "Engine", "MemoryStats", "Changes", "MemoryKind", "LABELS", "label",
     "TurnEvent", "TokenEvent", "FunctionCallEvent", "FunctionResultEvent", "MemoryEvent", "ContextEvent", "DoneEvent",
     "Agent", "BlockVersion", "CoreBlock", "Event", "Hit", "Message", "Page", "ModelEntry", "CancelFlag",
-    "RuntimeSettings", "PAGING_MODES", "DEFAULT_PAGING_MODE", "AgentSettings", "embedded_model_ids",
+    "TurnSteps", "RuntimeSettings", "PAGING_MODES", "DEFAULT_PAGING_MODE", "AgentSettings", "embedded_model_ids",
     "read_call", "reply_in", "readable", "clean_text",
 ]
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Iterable, Iterator
 
 from engine.agent.settings import AgentSettings
-from engine.api import Engine
+from engine.api import Engine, TurnSteps
 from engine.cli.options import ProgressLine, add_data_dir, add_runtime_options, runtime_settings
 from engine.errors import InferenceServerError, InputError
 from engine.events import (ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, MemoryEvent, TokenEvent,
@@ -96,26 +96,17 @@ def _answer(args: argparse.Namespace, events: Iterable[TurnEvent]) -> None:
 def turn_report(events: Iterable[TurnEvent]) -> dict:
     """What a turn did and cost, as one object: the reply, each call with its result, the first
     step's window (how much of it the KV cache reused) and the wall time."""
-    start, steps, context, reply = time.perf_counter(), [], None, ""
+    start, steps, context, reply = time.perf_counter(), TurnSteps(), None, ""
     for event in events:
         if isinstance(event, ContextEvent) and context is None:
             context = {"total_tokens": event.total_tokens, "evaluated_tokens": event.evaluated_tokens,
                        "reused_tokens": event.reused_tokens, "prompt_ms": round(event.prompt_ms, 1)}
-        elif isinstance(event, FunctionCallEvent):
-            steps.append({"function": event.name, "arguments": event.arguments})
-        elif isinstance(event, FunctionResultEvent) and steps:
-            steps[-1].update(ok=event.ok, result=_decoded(event.result))
         elif isinstance(event, DoneEvent):
             reply = event.reply
-    return {"reply": reply, "steps": steps, "context": context,
+        else:
+            steps.take(event)
+    return {"reply": reply, "steps": steps.records, "context": context,
             "seconds": round(time.perf_counter() - start, 2)}
-
-
-def _decoded(result: str):
-    try:
-        return json.loads(result)
-    except ValueError:
-        return result
 
 
 def _call_line(event: FunctionCallEvent) -> str:

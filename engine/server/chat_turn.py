@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from engine.api import ContextEvent, DoneEvent, FunctionCallEvent, FunctionResultEvent, TurnEvent
+from engine.api import ContextEvent, DoneEvent, TurnEvent, TurnSteps
 
 EXTENSION = "llmos"
 
@@ -26,7 +26,7 @@ class TurnTally:
     model_name: str = ""
     prompt_tokens: int = 0
     cached_tokens: int = 0
-    steps: list[dict] = field(default_factory=list)
+    steps: TurnSteps = field(default_factory=lambda: TurnSteps(with_replies=False))
     done: DoneEvent | None = None
 
     def take(self, event: TurnEvent) -> dict | None:
@@ -34,13 +34,10 @@ class TurnTally:
         if isinstance(event, ContextEvent):
             self.prompt_tokens += event.total_tokens
             self.cached_tokens += event.reused_tokens
-        elif isinstance(event, FunctionCallEvent) and event.name != "send_message":
-            self.steps.append({"function": event.name, "arguments": event.arguments})
-        elif isinstance(event, FunctionResultEvent) and event.name != "send_message" and self.steps:
-            self.steps[-1].update(ok=event.ok, result=_decoded(event.result))
-            return self.steps[-1]
         elif isinstance(event, DoneEvent):
             self.done = event
+        else:
+            return self.steps.take(event)
         return None
 
     @property
@@ -54,7 +51,7 @@ class TurnTally:
                 "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
 
     def extension(self) -> dict:
-        return {"agent": self.agent, "steps": self.steps,
+        return {"agent": self.agent, "steps": self.steps.records,
                 "stop_reason": self.done.stop_reason if self.done else None}
 
     def completion(self) -> dict:
@@ -81,10 +78,3 @@ def sse(payload: dict | str) -> str:
     """One server-sent event line pair, as OpenAI streams them."""
     data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     return f"data: {data}\n\n"
-
-
-def _decoded(result: str):
-    try:
-        return json.loads(result)
-    except ValueError:
-        return result
