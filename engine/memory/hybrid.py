@@ -6,7 +6,7 @@ come in three views: the message, its sentences, and the message after the one i
 part of the keyword score of the turn it answers ("Which marathon?" / "Berlin!"), neighbouring
 turns share a strong hit's score, a day with a strong hit lifts its other hits, a query naming a
 speaker prefers that speaker's turns (the name itself is left to that bonus rather than matched
-as a word, since names are said mostly *to* someone), and a message that ends in a question
+as a word or in the message vector, since names are said mostly *to* someone), and a message that ends in a question
 counts for less: it asks for the fact more often than it holds it. When the query names a time
 ("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
 when go first.
@@ -79,7 +79,9 @@ class HybridRetriever:
         lists: list[tuple[float, list[Hit]]] = []
         if "recall" in tiers:
             lists.append((w.bm25, self._keyword_hits(agent_id, query)))
-            message_vector = self._message_embedder().embed([query])[0]
+            # Names leave the message-vector query as they leave the keyword one: otherwise a
+            # turn that greets the person ("Hey Anna! ...") looks like one about them.
+            message_vector = self._message_embedder().embed([self._without_names(agent_id, query)])[0]
             lists.append((w.vector, self._vector_hits(agent_id, message_vector)))
             if self.views is not None:
                 for kind, weight in ((SENTENCE, w.sentence), (CONTEXT, w.context)):

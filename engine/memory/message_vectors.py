@@ -27,7 +27,8 @@ EMBEDDED = "embedding IS NOT NULL"
 
 def embed_text(content: str, name: str | None, created_at) -> str:
     """What is embedded for a message: who said it and on what day, then the text, so that
-    questions naming a person or a time land near that person's messages from then."""
+    questions naming a time land near messages from then. (A query's speaker names are left out
+    of its vector, engine/memory/hybrid.py: the speaker bonus prefers that person's turns.)"""
     day = f"{created_at:%d %B %Y}" if created_at is not None else ""
     who = f"{name} " if name else ""
     return f"{who}({day}): {content}" if (who or day) else content

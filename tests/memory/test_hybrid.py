@@ -105,7 +105,8 @@ def test_a_reply_is_found_through_the_question_it_answers(parts):
     recall.append(1, "user", "Books are great! Which one has been your favourite guide?", name="Mel", created_at=day)
     reply = recall.append(1, "user", "'Becoming Nicole', for sure.", name="Caro", created_at=day)
     for i in range(6):
-        recall.append(1, "user", f"Note {i}: the bus was late again today.", name="Caro", created_at=day)
+        recall.append(1, "user", f"Note {i}: the bus was late again today.", name="Caro",
+                      created_at=day + timedelta(days=i + 1))
     _embed(retriever)
     assert reply.id in [h.id for h in retriever.search(1, "What book did Caro recommend?", k=2, now=NOW)]
 
@@ -146,3 +147,16 @@ def test_a_when_question_prefers_the_turn_that_says_when(parts):
     assert ranked("When did Anna take a pottery class?", 0.0) == [plain.id, told.id]
     assert ranked("When did Anna take a pottery class?", 1.0) == [told.id, plain.id]
     assert ranked("Did Anna take a pottery class?", 1.0) == ranked("Did Anna take a pottery class?", 0.0)
+
+
+def test_a_name_in_the_query_does_not_pull_the_message_vectors_toward_greetings_of_that_person(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 5, 2, 9, 0)
+    greeting = recall.append(1, "user", "Anna, you have been so busy lately, Anna!", name="Bob", created_at=day)
+    own = recall.append(1, "user", "I have been learning to throw pots at a pottery studio.", name="Anna",
+                        created_at=day + timedelta(days=3))
+    _embed(retriever)
+    vectors_only = dataclasses.replace(retriever.weights, bm25=0.0, sentence=0.0, context=0.0, speaker=0.0,
+                                       neighbours=0.0, same_day=0.0)
+    retriever.weights = vectors_only
+    assert retriever.search(1, "What has Anna been learning lately?", k=1, now=NOW)[0].id == own.id
