@@ -280,9 +280,11 @@ class Engine:
         self.store.recall.fts.rebuild()
 
     def recall(self, query: str, agent: str = "default", k: int = 10, now: datetime | None = None,
-               tiers: tuple[str, ...] = ("recall", "archival")) -> list[Hit]:
-        """What page-in finds for ``query``, best first (``now``: when it is asked, for time phrases)."""
-        return list(self.store.retriever.search(self.agent(agent).id, query, k=k, tiers=tiers, now=now))
+               tiers: tuple[str, ...] = ("recall", "archival"), prefer_named_speakers: bool = True) -> list[Hit]:
+        """What page-in finds for ``query``, best first (``now``: when it is asked, for time phrases;
+        ``prefer_named_speakers`` False: by topic alone, not preferring the turns of people it names)."""
+        return list(self.store.retriever.search(self.agent(agent).id, query, k=k, tiers=tiers, now=now,
+                                                prefer_named=prefer_named_speakers))
 
     def _restore_once(self, agent_id: int) -> None:
         """Load the KV state saved after this agent's last turn, once per process.

@@ -101,7 +101,7 @@ class AnswerTally:
     records: list[dict] = field(default_factory=list)
 
     def add(self, category: str, question: str, prediction: str, gold: str, seconds: float,
-            prompt_tokens: int) -> None:
+            prompt_tokens: int, told_by: str | None = None) -> None:
         if category == ADVERSARIAL:
             score = plain = em = float(declines(prediction))
         else:
@@ -113,6 +113,8 @@ class AnswerTally:
         self.prompt_tokens.append(prompt_tokens)
         record = {"category": category, "question": question, "answer": gold, "prediction": prediction,
                   "f1": round(score, 3), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens}
+        if told_by:
+            record["told_by"] = told_by
         self.records.append(record)
         if len(self.samples) < 5:
             self.samples.append({k: record[k] for k in ("question", "answer", "prediction", "f1")})
@@ -128,7 +130,11 @@ class AnswerTally:
         mean = lambda xs: round(sum(xs) / n, 4)
         return {"f1": mean(self.f1), "f1_plain": mean(self.f1_plain), "exact_match": mean(self.em), "n": n,
                 "median_s": round(statistics.median(self.seconds), 2), "p95_s": round(_percentile(self.seconds, 0.95), 2),
-                "median_prompt_tokens": int(statistics.median(self.prompt_tokens))}
+                "median_prompt_tokens": int(statistics.median([t for t in self.prompt_tokens if t] or [0]))}
+
+    def told_by_others(self) -> int:
+        """How many were declined before the model ran: the topic was someone else's telling."""
+        return sum(1 for r in self.records if r.get("told_by"))
 
     def declined_report(self) -> dict:
         """For adversarial questions: the share correctly declined."""

@@ -16,10 +16,11 @@ from engine.memory.relative_dates import annotate
 from engine.memory.types import Hit
 from engine.runtime.model import GREEDY, ModelRuntime
 
+NOT_MENTIONED = "Not mentioned"
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
                "Each memory says who said it; words in parentheses after a time phrase say when that "
                "phrase meant, and a memory without one ends with the day it was said. Answer in as few "
-               "words as possible. If the memories do not answer the question, reply: Not mentioned.")
+               "words as possible. If the memories do not answer the question, reply: " + NOT_MENTIONED + ".")
 QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
@@ -46,6 +47,7 @@ class Answer:
     text: str
     seconds: float
     prompt_tokens: int
+    told_by: str | None = None  # set when declined: the topic was this other person's telling
 
 
 def render_memory(hit: Hit) -> str:

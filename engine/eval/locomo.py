@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
-from engine.eval.answers import answer
+from engine.eval.answers import NOT_MENTIONED, Answer, answer
+from engine.eval.told_by import told_by_someone_else
 
 log = logging.getLogger(__name__)
 
@@ -143,19 +144,33 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
         ranked = [id_to_dia.get(h.id, "") for h in hits if h.tier == "recall"]
         by_cat[category].add(ranked, evidence)
         if answers is not None:
-            reply = answer(engine.runtime, qa["question"], hits[:answer_k])
+            reply = answer_checked(engine, agent, qa["question"], hits[:answer_k], asked_at)
             answers.setdefault(category, AnswerTally()).add(category, qa["question"], reply.text,
-                                                            str(qa.get("answer", "")), reply.seconds, reply.prompt_tokens)
+                                                            str(qa.get("answer", "")), reply.seconds, reply.prompt_tokens,
+                                                            reply.told_by)
             _answered(answers, sample, progress)
     if answers is not None:
         for qa in adversarial_questions(sample, limit):
             hits = engine.recall(qa["question"], agent, k=answer_k, now=asked_at, tiers=("recall",))
-            reply = answer(engine.runtime, qa["question"], hits)
+            reply = answer_checked(engine, agent, qa["question"], hits, asked_at)
             answers.setdefault(ADVERSARIAL, AnswerTally()).add(ADVERSARIAL, qa["question"], reply.text,
                                                                str(qa.get("adversarial_answer", "")),
-                                                               reply.seconds, reply.prompt_tokens)
+                                                               reply.seconds, reply.prompt_tokens, reply.told_by)
             _answered(answers, sample, progress)
     return by_cat
+
+
+def answer_checked(engine, agent: str, question: str, hits: list, asked_at: datetime) -> Answer:
+    """The model's answer from ``hits``, unless the memories closest to the question's topic were
+    told by someone other than the person it asks about: then it has no answer for that person."""
+    started = time.perf_counter()
+    topical = engine.recall(question, agent, k=len(hits), now=asked_at, tiers=("recall",),
+                            prefer_named_speakers=False)
+    teller = told_by_someone_else(question, topical)
+    if teller is not None:
+        return Answer(NOT_MENTIONED, time.perf_counter() - started, 0, told_by=teller)
+    reply = answer(engine.runtime, question, hits)
+    return Answer(reply.text, time.perf_counter() - started, reply.prompt_tokens)
 
 
 def _answered(answers: dict[str, AnswerTally], sample: dict, progress: Callable[[str], None]) -> None:
@@ -217,4 +232,6 @@ def answer_report(answers: dict[str, AnswerTally], model: str) -> dict:
     return {"overall": total.report(),
             "by_category": {c: answers[c].report() for c in CATEGORIES if c in answers},
             "adversarial": adversarial.declined_report(), "scoring": SCORING, "model": model,
+            "declined_as_told_by_someone_else": {"questions": total.told_by_others(),
+                                                 "adversarial": adversarial.told_by_others()},
             "examples": [s for c in sorted(answers) for s in answers[c].samples[:2]]}

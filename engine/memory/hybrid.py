@@ -70,8 +70,9 @@ class HybridRetriever:
         self._names: dict[int, tuple[float, frozenset[str]]] = {}
 
     def search(self, agent_id: int, query: str, k: int = 10, tiers: Sequence[str] = ("recall", "archival"),
-               now: datetime | None = None, exclude_ids: Sequence[int] = ()) -> list[Hit]:
-        """The ``k`` best hits; ``exclude_ids`` are recall message ids already in the context."""
+               now: datetime | None = None, exclude_ids: Sequence[int] = (), prefer_named: bool = True) -> list[Hit]:
+        """The ``k`` best hits; ``exclude_ids`` are recall message ids already in the context.
+        ``prefer_named`` False ranks by topic alone, whoever the query names: who told it then shows."""
         if not query.strip():
             return []
         w, now = self.weights, now or datetime.now()
@@ -90,7 +91,8 @@ class HybridRetriever:
         if "archival" in tiers:
             lists.append((w.archival, self.archival.similar(agent_id, vector, w.candidates)))
         fused = self._fuse(lists, set(exclude_ids))
-        self._add_speaker(agent_id, query, fused)
+        if prefer_named:
+            self._add_speaker(agent_id, query, fused)
         if w.neighbours > 0:
             self._add_neighbours(agent_id, fused, set(exclude_ids))
         self._demote_questions(fused)

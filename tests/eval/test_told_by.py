@@ -1,0 +1,63 @@
+"""A question about one person whose topic only someone else told has no answer for that person."""
+
+from datetime import datetime
+
+import pytest
+
+from engine.eval.told_by import named_person, told_by_someone_else
+from engine.memory.archival import ArchivalStore
+from engine.memory.hybrid import HybridRetriever
+from engine.memory.message_vectors import MessageVectors
+from engine.memory.message_views import MessageViews
+from engine.memory.recall import RecallStore
+
+NOW = datetime(2023, 6, 1, 12, 0)
+TALK = [
+    ("Caroline", "I went to an LGBTQ support group yesterday and it was so powerful."),
+    ("Melanie", "Wow, what did you take away from the group?"),
+    ("Caroline", "The transgender stories were inspiring; I'm looking into counseling as a career."),
+    ("Melanie", "My kids loved the pottery workshop we did together."),
+    ("Caroline", "That sounds lovely! Family time is the best."),
+    ("Melanie", "I ran a charity race for mental health last Saturday. It made me realise how much self-care matters."),
+]
+
+
+@pytest.fixture
+def retriever(db, data_dir, embedder, message_embedder, timeline):
+    recall = RecallStore(db, timeline)
+    for i, (name, text) in enumerate(TALK):
+        recall.append(1, "user", text, name=name, created_at=datetime(2023, 5, 8, 13, i))
+    found = HybridRetriever(recall, MessageVectors(db, data_dir, lambda: message_embedder),
+                            ArchivalStore(db, data_dir, lambda: embedder, timeline), lambda: embedder,
+                            MessageViews(db, data_dir, lambda: embedder), lambda: message_embedder)
+    found.vectors.embed_pending()
+    found.views.embed_pending()
+    return found
+
+
+def _topical(retriever, question):
+    return retriever.search(1, question, k=6, tiers=("recall",), now=NOW, prefer_named=False)
+
+
+def test_a_question_naming_the_wrong_person_finds_who_told_it(retriever):
+    assert told_by_someone_else("What did Caroline realize after her charity race?",
+                                _topical(retriever, "What did Caroline realize after her charity race?")) == "Melanie"
+
+
+def test_a_question_naming_the_teller_is_answered(retriever):
+    for question in ("What did Melanie realize after her charity race?",
+                     "What did Caroline take away from the support group?"):
+        assert told_by_someone_else(question, _topical(retriever, question)) is None
+
+
+def test_ranking_by_topic_alone_does_not_prefer_the_named_persons_turns(retriever):
+    question = "What did Caroline realize after her charity race?"
+    preferred = retriever.search(1, question, k=1, tiers=("recall",), now=NOW)
+    assert preferred[0].name == "Caroline" and _topical(retriever, question)[0].name == "Melanie"
+
+
+def test_no_check_when_the_question_names_no_one_or_both(retriever):
+    hits = _topical(retriever, "Who ran a charity race?")
+    assert named_person("Who ran a charity race?", hits) is None
+    assert told_by_someone_else("Did Caroline and Melanie talk about a charity race?", hits) is None
+
