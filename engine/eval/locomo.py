@@ -146,8 +146,8 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
         if answers is not None:
             reply = answer_checked(engine, agent, qa["question"], hits[:answer_k], asked_at)
             answers.setdefault(category, AnswerTally()).add(category, qa["question"], reply.text,
-                                                            str(qa.get("answer", "")), reply.seconds, reply.prompt_tokens,
-                                                            reply.told_by)
+                                                            str(qa.get("answer", "")), reply.seconds,
+                                                            reply.prompt_tokens, reply.told_by)
             _answered(answers, sample, progress)
     if answers is not None:
         for qa in adversarial_questions(sample, limit):

@@ -6,8 +6,8 @@ come in three views: the message, its sentences, and the message after the one i
 part of the keyword score of the turn it answers ("Which marathon?" / "Berlin!"), neighbouring
 turns share a strong hit's score, a day with a strong hit lifts its other hits, a query naming a
 speaker prefers that speaker's turns (the name itself is left to that bonus rather than matched
-as a word or in the message vector, since names are said mostly *to* someone), and a message that ends in a question
-counts for less: it asks for the fact more often than it holds it. When the query names a time
+as a word or in the message vector, since names are said mostly *to* someone), and a message
+that ends in a question counts for less: it asks for the fact more often than it holds it. When the query names a time
 ("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
 when go first.
 """
