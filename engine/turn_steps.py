@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 
+from engine.agent.functions import SEND_MESSAGE
 from engine.events import FunctionCallEvent, FunctionResultEvent, TurnEvent
-
-REPLY_FUNCTION = "send_message"
 
 
 class TurnSteps:
@@ -26,12 +25,12 @@ class TurnSteps:
     def take(self, event: TurnEvent) -> dict | None:
         """Count ``event`` in; the step's record is returned once its result has arrived."""
         if isinstance(event, FunctionCallEvent):
-            if event.name == REPLY_FUNCTION and not self.with_replies:
+            if event.name == SEND_MESSAGE and not self.with_replies:
                 return None
             record = {"step": event.step, "function": event.name, "arguments": event.arguments}
             self._by_step[event.step] = record
             self.records.append(record)
-        elif isinstance(event, FunctionResultEvent) and event.name != REPLY_FUNCTION:
+        elif isinstance(event, FunctionResultEvent) and event.name != SEND_MESSAGE:
             record = self._by_step.get(event.step)
             if record is None:  # no call came out of this step: the model's output did not parse
                 record = {"step": event.step, "function": None, "arguments": None}

@@ -79,10 +79,11 @@ class HybridRetriever:
         vector = self._embedder().embed([query])[0]
         lists: list[tuple[float, list[Hit]]] = []
         if "recall" in tiers:
-            lists.append((w.bm25, self._keyword_hits(agent_id, query)))
-            # Names leave the message-vector query as they leave the keyword one: otherwise a
-            # turn that greets the person ("Hey Anna! ...") looks like one about them.
-            message_vector = self._message_embedder().embed([self._without_names(agent_id, query)])[0]
+            # Names leave the keyword and message-vector queries: otherwise a turn that greets
+            # the person ("Hey Anna! ...") looks like one about them.
+            nameless = self._without_names(agent_id, query)
+            lists.append((w.bm25, self._keyword_hits(agent_id, nameless)))
+            message_vector = self._message_embedder().embed([nameless])[0]
             lists.append((w.vector, self._vector_hits(agent_id, message_vector)))
             if self.views is not None:
                 for kind, weight in ((SENTENCE, w.sentence), (CONTEXT, w.context)):
@@ -104,9 +105,10 @@ class HybridRetriever:
         return [replace(h, score=s) for s, h in scored[:k]]
 
     def _keyword_hits(self, agent_id: int, query: str) -> list[Hit]:
-        """BM25 hits, re-ranked after each same-day reply inherits part of the score of the turn
-        before it: an answer rarely repeats the words of the question it answers."""
-        hits = list(self.recall.search_text(agent_id, self._without_names(agent_id, query), 1,
+        """BM25 hits for ``query`` (names already left out), re-ranked after each same-day reply
+        inherits part of the score of the turn before it: an answer rarely repeats the words of
+        the question it answers."""
+        hits = list(self.recall.search_text(agent_id, query, 1,
                                             self.weights.candidates).items)
         if not hits or self.weights.reply_carry <= 0:
             return hits
