@@ -10,15 +10,27 @@ formula (k1 = 1.2, b = 0.75, the macro's base-10 log) are the extension's own; t
 (document count, average length, document frequency) are each agent's own, because each agent's
 memory is its own corpus: a name one agent's user says daily is a rare, telling word to another
 agent, and one agent's conversations must not change how another's are ranked. For an agent
-alone in its database the scores are ``match_bm25``'s.
+alone in its database the scores are ``match_bm25``'s, with one difference: a query's stopwords
+are dropped before stemming, as the index drops them from messages (``match_bm25`` stems them
+too, so "thanks", a stopword, would match "thanked").
+
+Messages newer than the index are scored the same way at query time from their terms
+(newer_terms.py), with the index's statistics and theirs together: a new user's first messages,
+and the latest ones of anybody, rank by BM25 rather than by how many query words they hold, ties
+to the newest (a small model that echoes a fact in every reply buried the fact itself).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.memory.newer_terms import NewerDocuments
 
 FTS_SCHEMA = "fts_main_messages"
 
@@ -42,8 +54,22 @@ JOIN agent_df USING (agent_id, termid)
 ORDER BY doc.agent_id, term_tf.termid, doc.message_id
 """
 
-_QUERY_TERMS = (f"SELECT termid FROM {FTS_SCHEMA}.dict WHERE term IN "
-                f"(SELECT stem(unnest({FTS_SCHEMA}.tokenize(?)), 'porter')) ORDER BY termid")
+# Each agent's document count and average length, saved with the postings: messages newer than
+# the index are scored against the same statistics, with theirs added.
+BUILD_STATS = f"""
+CREATE OR REPLACE TABLE recall_bm25_stats AS
+SELECT m.agent_id, count(*) AS num_docs, avg(docs.len) AS avgdl
+FROM {FTS_SCHEMA}.docs AS docs JOIN messages AS m ON m.id = docs.name
+GROUP BY m.agent_id
+"""
+
+# The query's terms as the index makes them: its tokenizer, stopwords dropped, Porter stems.
+_QUERY_STEMS = (f"SELECT DISTINCT stem(w, 'porter') AS term FROM (SELECT unnest({FTS_SCHEMA}.tokenize(?)) AS w) "
+                f"WHERE w <> '' AND w NOT IN (SELECT sw FROM {FTS_SCHEMA}.stopwords) ORDER BY term")
+_TERM_IDS = f"SELECT term, termid FROM {FTS_SCHEMA}.dict WHERE list_contains(?, term) ORDER BY termid"
+_POSTINGS = "SELECT message_id, impact FROM recall_postings WHERE agent_id = ? AND termid = ?"
+_INDEX_STATS = "SELECT num_docs, avgdl FROM recall_bm25_stats WHERE agent_id = ?"
+K1, B = 1.2, 0.75
 _POSTINGS = "SELECT message_id, impact FROM recall_postings WHERE agent_id = ? AND termid = ?"
 
 
@@ -63,14 +89,27 @@ class Scores:
         return float(self.scores.max()) if len(self.scores) else None
 
 
-def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str) -> Scores:
-    """BM25 of ``agent_id``'s indexed messages for ``query``; call only once an index exists.
+def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str, indexed_up_to: int,
+          newer: "NewerDocuments") -> Scores:
+    """BM25 of ``agent_id``'s messages for ``query``: from the postings for those the index holds
+    (ids up to ``indexed_up_to``), computed now for the ``newer`` ones.
 
     Terms are read one at a time: an equality on the sort key lets DuckDB skip every other
     row group, which an ``IN`` list or a join does not.
     """
-    termids = [row[0] for row in cur.execute(_QUERY_TERMS, [query]).fetchall()]
-    lists = [cur.execute(_POSTINGS, [agent_id, t]).fetchnumpy() for t in termids]
+    stems = [row[0] for row in cur.execute(_QUERY_STEMS, [query]).fetchall()]
+    if not stems:
+        return Scores.empty()
+    postings = {term: cur.execute(_POSTINGS, [agent_id, termid]).fetchnumpy()
+                for term, termid in cur.execute(_TERM_IDS, [stems]).fetchall()} if indexed_up_to > 0 else {}
+    indexed = _summed([p for p in postings.values()])
+    frequency = {term: len(postings[term]["message_id"]) if term in postings else 0 for term in stems}
+    return _merged(indexed, _score_newer(cur, agent_id, stems, indexed_up_to, frequency, newer))
+
+
+def _summed(lists: list[dict]) -> Scores:
+    """Each message's score: the sum of its terms' impacts."""
+    lists = [p for p in lists if len(p["message_id"])]
     if not lists:
         return Scores.empty()
     if len(lists) == 1:  # one term: each message appears once, its impact is its score
@@ -78,7 +117,38 @@ def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str) -> Scores:
                       lists[0]["impact"].astype(np.float64, copy=False))
     ids = np.concatenate([p["message_id"] for p in lists]).astype(np.int64, copy=False)
     impacts = np.concatenate([p["impact"] for p in lists]).astype(np.float64, copy=False)
-    return _sum_per_message(ids, impacts) if len(ids) else Scores.empty()
+    return _sum_per_message(ids, impacts)
+
+
+def _score_newer(cur: duckdb.DuckDBPyConnection, agent_id: int, stems: list[str], after_id: int,
+                 indexed_frequency: dict[str, int], newer: "NewerDocuments") -> Scores:
+    """BM25 of the agent's messages newer than ``after_id``, from their terms.
+
+    Document count, average length and each term's document frequency are the index's and the
+    newer messages' together, so a word said in every new message weighs as little as one said
+    in every old one. With nothing indexed these are exactly the scores an index would give.
+    """
+    holding = {term: [i for i, counts in newer.terms.items() if term in counts] for term in stems}
+    if not any(holding.values()):
+        return Scores.empty()
+    stats = cur.execute(_INDEX_STATS, [agent_id]).fetchone() if after_id > 0 else None
+    indexed_docs, indexed_avgdl = (int(stats[0]), float(stats[1])) if stats else (0, 0.0)
+    docs = indexed_docs + newer.count
+    avgdl = (indexed_docs * indexed_avgdl + newer.total_length) / docs
+    totals: dict[int, float] = {}
+    for term in sorted(stems):  # one order for every message, so equal term patterns tie exactly
+        frequency = indexed_frequency[term] + len(holding[term])
+        idf = math.log10((docs - frequency + 0.5) / (frequency + 0.5) + 1)
+        for message_id in sorted(holding[term]):
+            tf, length = newer.terms[message_id][term], newer.lengths[message_id]
+            impact = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / avgdl))
+            totals[message_id] = totals.get(message_id, 0.0) + impact
+    return Scores(np.fromiter(totals, np.int64, len(totals)), np.fromiter(totals.values(), np.float64, len(totals)))
+
+
+def _merged(first: Scores, second: Scores) -> Scores:
+    """Both sets of scores as one (their ids do not overlap)."""
+    return Scores(np.concatenate([first.ids, second.ids]), np.concatenate([first.scores, second.scores]))
 
 
 # A dense accumulator over the id range costs one float per id in it; above this many ids per

@@ -2,8 +2,8 @@
 
 DuckDB's fts index is a snapshot: rows inserted after ``PRAGMA create_fts_index`` are not in it.
 ``fts_state.covered_max_id`` records the highest message id the index holds, so searches can
-scan the few newer rows directly and always see every message. Each rebuild also derives the
-BM25 postings table that searches read (see bm25.py).
+score the few newer rows themselves and always see every message. Each rebuild also derives the
+BM25 postings table and the per-agent statistics that searches read (see bm25.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from engine.memory.bm25 import BUILD_POSTINGS, FTS_SCHEMA
+from engine.memory.bm25 import BUILD_POSTINGS, BUILD_STATS, FTS_SCHEMA
 from engine.memory.db import Database
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class FtsIndex:
             "SELECT count(*) FROM messages WHERE id > ?", [self.covered_max_id()]).fetchone()
         return row[0]
 
-    def needs_rebuild(self, threshold: int = 2000) -> bool:
+    def needs_rebuild(self, threshold: int) -> bool:
         """True when at least ``threshold`` messages are outside the index (scans grow slow)."""
         return self.pending() >= threshold
 
@@ -83,15 +83,23 @@ def _build(cur) -> int:
     # One transaction, so covered_max_id matches exactly the rows the index and postings hold.
     cur.execute("BEGIN")
     try:
-        max_id = cur.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
-        cur.execute("PRAGMA create_fts_index('messages', 'id', 'content', overwrite=1)")
-        cur.execute(BUILD_POSTINGS)
-        cur.execute("UPDATE fts_state SET covered_max_id = ? WHERE table_name = 'messages'", [max_id])
+        max_id = build_index(cur)
         cur.execute("COMMIT")
     except BaseException:
         _rollback(cur)
         raise
     log.info("fts index rebuilt up to message %d", max_id)
+    return max_id
+
+
+def build_index(cur) -> int:
+    """The index, its postings and statistics, and how far they reach, inside the caller's
+    transaction; returns the highest message id covered."""
+    max_id = cur.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+    cur.execute("PRAGMA create_fts_index('messages', 'id', 'content', overwrite=1)")
+    cur.execute(BUILD_POSTINGS)
+    cur.execute(BUILD_STATS)
+    cur.execute("UPDATE fts_state SET covered_max_id = ? WHERE table_name = 'messages'", [max_id])
     return max_id
 
 

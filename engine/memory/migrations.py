@@ -157,6 +157,21 @@ def m007_message_vectors_from_mpnet(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN embedding FLOAT[768]")
 
 
+@migration
+def m008_text_index_always_present(db: duckdb.DuckDBPyConnection) -> None:
+    # Messages newer than the fts index are scored by BM25 with its tokenizer, stopwords and
+    # statistics (engine/memory/bm25.py), so the index exists from the start (empty, it builds in
+    # milliseconds) and keeps each agent's document count and average length beside its postings.
+    from engine.memory.bm25 import BUILD_STATS, FTS_SCHEMA
+    from engine.memory.fts_index import build_index
+
+    has_index = db.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FTS_SCHEMA]).fetchone()[0]
+    if has_index:
+        db.execute(BUILD_STATS)
+    else:
+        build_index(db)
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

@@ -1,8 +1,8 @@
 """Recall storage: every message of every conversation, durable on return and searchable.
 
 Text search ranks by BM25 from the fts index (scored over the query's terms only, see bm25.py)
-and merges in, by a plain word scan, the messages newer than that index, so a search always sees
-everything; the index is rebuilt off the hot path once enough rows have piled up outside it.
+and scores the messages newer than that index the same way at query time, so a search always
+sees everything; the index is rebuilt off the hot path once enough rows have piled up outside it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from engine.crash_points import crash_point
 from engine.errors import InputError, NotFoundError
 from engine.memory import bm25
+from engine.memory.newer_terms import NewerTerms
 from engine.memory.db import Database
 from engine.memory.fts_index import FtsIndex
 from engine.memory.timeline import MESSAGE_STORED, SEARCH, Timeline
@@ -41,13 +42,16 @@ no nor not now of off on once only or other our ours ourselves out over own same
 that the their theirs them themselves then there these they this those through to too under until up very was
 we were what when where which while who whom why will with would you your yours yourself yourselves""".split())
 
-# Rows newer than the index score the share of query words they contain, scaled to the best BM25
-# score, so a fresh message with every word ranks with the best old one. Whole words only ("at"
-# must not match "water"), the same way the fts index tokenises. One pattern parameter per word:
-# a constant pattern is compiled once per query, one built from a column once per row.
+REBUILD_AFTER = 1000
+"""Messages outside the index before a background rebuild starts. Until then searches score
+them from terms tokenized once each and kept in memory (newer_terms.py: about 8 ms per thousand,
+paid by the first search that sees them); a rebuild takes 17 s at a million messages, so at a
+thousand it comes every few days of chat."""
+
+# A date search narrowed by words keeps the rows holding any of them, whole words only ("at"
+# must not match "water"). One pattern parameter per word: a constant pattern is compiled once
+# per query, one built from a column once per row.
 _WHOLE_WORD = "(^|[^a-z0-9_]){}($|[^a-z0-9_])"
-_FRESH_SQL = ("SELECT id, words FROM (SELECT id, {found} AS words FROM messages "
-              "WHERE agent_id = ? AND id > ?) WHERE words > 0")
 
 
 def _words_found(words: list[str]) -> tuple[str, list[str]]:
@@ -59,10 +63,11 @@ def _words_found(words: list[str]) -> tuple[str, list[str]]:
 class RecallStore:
     """Appends, reads and searches messages; each search is logged on the timeline."""
 
-    def __init__(self, db: Database, timeline: Timeline, rebuild_threshold: int = 2000) -> None:
+    def __init__(self, db: Database, timeline: Timeline, rebuild_threshold: int = REBUILD_AFTER) -> None:
         self.db = db
         self.timeline = timeline
         self.fts = FtsIndex(db)
+        self.newer_terms = NewerTerms()
         self.rebuild_threshold = rebuild_threshold
         self._since_check = 0
 
@@ -149,7 +154,7 @@ class RecallStore:
         words = _words(query)
         if not words:
             return Page((), page, page_size, 0)
-        ids, scores = self._text_scores(agent_id, query, words)
+        ids, scores = self._text_scores(agent_id, query)
         if before_id is not None:
             older = ids < before_id
             ids, scores = ids[older], scores[older]
@@ -159,24 +164,21 @@ class RecallStore:
         self._log_search(agent_id, "text", query, result)
         return result
 
-    def _text_scores(self, agent_id: int, query: str, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _text_scores(self, agent_id: int, query: str) -> tuple[np.ndarray, np.ndarray]:
         """Every matching message id with its score, unordered.
 
-        One transaction, so the index and the scan of newer rows meet exactly at the index's
-        ``covered_max_id`` even while a rebuild commits.
+        One transaction, so the index and the newer rows scored beside it meet exactly at the
+        index's ``covered_max_id`` even while a rebuild commits.
         """
         cur = self.db.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
             covered = self.fts.covered_max_id()
-            indexed = bm25.score(cur, agent_id, query) if covered > 0 else bm25.Scores.empty()
-            found, patterns = _words_found(words)
-            fresh = cur.execute(_FRESH_SQL.format(found=found), [*patterns, agent_id, covered]).fetchnumpy()
+            newer = self.newer_terms.documents(cur, agent_id, covered)
+            scores = bm25.score(cur, agent_id, query, covered, newer)
         finally:
             cur.execute("COMMIT")
-        fresh_scores = fresh["words"].astype(np.float64) / len(words) * (indexed.best or 1.0)
-        return (np.concatenate([indexed.ids, fresh["id"].astype(np.int64)]),
-                np.concatenate([indexed.scores, fresh_scores]))
+        return scores.ids, scores.scores
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> tuple[Hit, ...]:
         """The messages behind ``ids``, in that order, as hits."""

@@ -116,3 +116,40 @@ def test_an_index_built_before_postings_existed_gets_them_on_migration(recall, d
     cur.execute("DELETE FROM migrations WHERE name = 'm004_recall_postings'")
     assert apply_migrations(cur) == ["m004_recall_postings"]
     assert [h.id for h in recall.search_text(1, "lighthouse").items] == [old.id]
+
+
+@pytest.mark.parametrize("query", ["coffee", "piano sister", "walking in Tokyo", "Coffee, coffee! GARDEN"])
+def test_messages_newer_than_the_index_score_what_an_index_over_them_would_give(recall, db, tmp_path, query):
+    rng = random.Random(11)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 9))) for _ in range(200)]
+    recall.append_many(1, [("user", t) for t in texts])
+    assert recall.fts.covered_max_id() == 0  # below the rebuild threshold: nothing indexed yet
+    expected = _match_bm25_alone(tmp_path, texts, query)
+    found = recall.search_text(1, query, page=1, page_size=20)
+    assert [h.text for h in found.items] == [t for t, _ in expected[:20]] and expected
+    assert [h.score for h in found.items] == pytest.approx([s for _, s in expected[:20]], rel=1e-9)
+
+
+def test_a_fact_outranks_its_newer_longer_echoes_before_the_index_reaches_them(recall, db):
+    told = recall.append(1, "user", "my grandmother's village is called Valdemossa")
+    recall.append_many(1, [("user", f"note {i} about the weather") for i in range(50)])
+    recall.fts.rebuild()
+    echoes = [recall.append(1, "assistant", f"you said your grandmother's village is called Valdemossa and "
+                            f"then told me about turn {i} and the weather").id for i in range(30)]
+    assert min(echoes) > recall.fts.covered_max_id()
+    found = recall.search_text(1, "grandmother village Valdemossa", page=1, page_size=5)
+    assert found.items[0].id == told.id  # the short original, not the newest of its longer echoes
+    assert {h.id for h in found.items[1:]} <= set(echoes)
+
+
+def test_a_data_folder_that_never_built_its_index_gets_it_with_its_statistics_on_migration(recall, db):
+    told = recall.append(1, "user", "the lighthouse keeper retired in May")
+    cur = db.cursor()
+    cur.execute("PRAGMA drop_fts_index('messages')")
+    cur.execute("DROP TABLE recall_bm25_stats")
+    cur.execute("UPDATE fts_state SET covered_max_id = 0")
+    cur.execute("DELETE FROM migrations WHERE name = 'm008_text_index_always_present'")
+    assert apply_migrations(cur) == ["m008_text_index_always_present"]
+    assert recall.fts.covered_max_id() == told.id
+    assert cur.execute("SELECT num_docs FROM recall_bm25_stats WHERE agent_id = 1").fetchone() == (1,)
+    assert [h.id for h in recall.search_text(1, "lighthouse keeper").items] == [told.id]
