@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
 from engine.eval.answers import NOT_MENTIONED, Answer, answer
-from engine.eval.told_by import told_by_someone_else
+from engine.memory.told_by import told_by_someone_else
 
 log = logging.getLogger(__name__)
 

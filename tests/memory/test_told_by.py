@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.eval.told_by import named_person, told_by_someone_else
+from engine.memory.told_by import named_person, told_by_someone_else
 from engine.memory.archival import ArchivalStore
 from engine.memory.hybrid import HybridRetriever
 from engine.memory.message_vectors import MessageVectors
