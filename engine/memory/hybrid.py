@@ -9,7 +9,7 @@ speaker prefers that speaker's turns (the name itself is left to that bonus rath
 as a word or in the message vector, since names are said mostly *to* someone), and a message
 that ends in a question counts for less: it asks for the fact more often than it holds it. When the query names a time
 ("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
-when go first.
+when go first. A speaker's first turn of a talk gains a little: people open with their news.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class RetrievalWeights:
     question: float = 0.25       # share of its score a message ending in a question gives up
     names_ttl_s: float = 60.0
     tells_when: float = 0.4      # share of its score a hit that says when gains, for a "when" question
+    opener: float = 0.05         # share of its score a speaker's first turn of a talk gains
+    talk_gap_hours: float = 2.0  # a pause this long between two messages starts a new talk
 
 
 class HybridRetriever:
@@ -102,7 +104,42 @@ class HybridRetriever:
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
+        scored = self._prefer_openers(agent_id, scored[:max(k, w.candidates)])
         return [replace(h, score=s) for s, h in scored[:k]]
+
+    def _prefer_openers(self, agent_id: int, scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
+        """A speaker's first turn of a talk gains a share of its score, then the ranking is sorted
+        again. People open a conversation with their news ("Since we last spoke, I took my kids to
+        the park"): on the dev conversations 20 % of the multi-hop and 40 % of the temporal evidence
+        turns open their speaker's part of a talk, against 9 % of all turns."""
+        if self.weights.opener <= 0:
+            return scored
+        openers = self._talk_openers(agent_id, [h for _, h in scored if h.tier == "recall"])
+        rescored = [(s * (1 + self.weights.opener) if h.tier == "recall" and h.id in openers else s, h)
+                    for s, h in scored]
+        rescored.sort(key=lambda p: (-p[0], -p[1].id))
+        return rescored
+
+    def _talk_openers(self, agent_id: int, hits: list[Hit]) -> set[int]:
+        """Ids of the hits that open their speaker's part of a talk: the talk's first message, or
+        its second when someone else said the first (the reply to a greeting)."""
+        gap = self.weights.talk_gap_hours * 3600
+        before = self.recall.messages(sorted({h.id - d for h in hits for d in (1, 2)}))
+
+        def previous(message_id: int, at: datetime):
+            """The agent's message just before, if it belongs to the same talk."""
+            found = before.get(message_id - 1)
+            if found is None or found.agent_id != agent_id or (at - found.created_at).total_seconds() > gap:
+                return None
+            return found
+
+        openers = set()
+        for hit in hits:
+            first = previous(hit.id, hit.created_at)
+            if first is None or (previous(first.id, first.created_at) is None
+                                 and (first.name or first.role) != (hit.name or hit.role)):
+                openers.add(hit.id)
+        return openers
 
     def _keyword_hits(self, agent_id: int, query: str) -> list[Hit]:
         """BM25 hits for ``query`` (names already left out), re-ranked after each same-day reply

@@ -5,7 +5,7 @@ import pytest
 from engine.memory.archival import ArchivalStore
 import dataclasses
 
-from engine.memory.hybrid import HybridRetriever
+from engine.memory.hybrid import HybridRetriever, RetrievalWeights
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import MessageViews
 from engine.memory.recall import RecallStore
@@ -160,3 +160,27 @@ def test_a_name_in_the_query_does_not_pull_the_message_vectors_toward_greetings_
                                        neighbours=0.0, same_day=0.0)
     retriever.weights = vectors_only
     assert retriever.search(1, "What has Anna been learning lately?", k=1, now=NOW)[0].id == own.id
+
+
+def _talk(recall, day: datetime, turns: list[tuple[str, str]]) -> list[int]:
+    return [recall.append(1, "user", text, name=name, created_at=day + timedelta(minutes=i)).id
+            for i, (name, text) in enumerate(turns)]
+
+
+def test_a_speakers_first_turn_of_a_talk_gains_a_share_of_its_score_and_later_turns_do_not(parts):
+    recall, _, _, retriever = parts
+    news = "I took my kids to the aquarium and they loved the sharks."
+    first = _talk(recall, datetime(2024, 5, 2, 18), [("Mel", news), ("Caro", "The sharks! Which aquarium?"),
+                                                    ("Mel", "The city aquarium, the kids loved the sharks.")])
+    second = _talk(recall, datetime(2024, 5, 9, 18), [("Caro", "Hey Mel, how was the week?"),
+                                                      ("Mel", "Busy, and the kids still talk about the sharks.")])
+    _embed(retriever)
+    question = "What did Mel's kids love at the aquarium?"
+    shipped = {h.id: h.score for h in retriever.search(1, question, k=10, now=NOW)}
+    retriever.weights = dataclasses.replace(retriever.weights, opener=0.0)
+    plain = {h.id: h.score for h in retriever.search(1, question, k=10, now=NOW)}
+    openers = {first[0], first[1], second[0], second[1]}  # each speaker's first turn of each talk
+    assert set(shipped) == set(plain) == set(first + second)
+    for message_id, score in plain.items():
+        gain = 1 + RetrievalWeights().opener if message_id in openers else 1.0
+        assert shipped[message_id] == pytest.approx(score * gain, rel=1e-9)
