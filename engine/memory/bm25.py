@@ -70,7 +70,6 @@ _TERM_IDS = f"SELECT term, termid FROM {FTS_SCHEMA}.dict WHERE list_contains(?, 
 _POSTINGS = "SELECT message_id, impact FROM recall_postings WHERE agent_id = ? AND termid = ?"
 _INDEX_STATS = "SELECT num_docs, avgdl FROM recall_bm25_stats WHERE agent_id = ?"
 K1, B = 1.2, 0.75
-_POSTINGS = "SELECT message_id, impact FROM recall_postings WHERE agent_id = ? AND termid = ?"
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,6 @@ class Scores:
     @classmethod
     def empty(cls) -> "Scores":
         return cls(np.empty(0, np.int64), np.empty(0, np.float64))
-
-    @property
-    def best(self) -> float | None:
-        return float(self.scores.max()) if len(self.scores) else None
 
 
 def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str, indexed_up_to: int,
@@ -102,7 +97,7 @@ def score(cur: duckdb.DuckDBPyConnection, agent_id: int, query: str, indexed_up_
         return Scores.empty()
     postings = {term: cur.execute(_POSTINGS, [agent_id, termid]).fetchnumpy()
                 for term, termid in cur.execute(_TERM_IDS, [stems]).fetchall()} if indexed_up_to > 0 else {}
-    indexed = _summed([p for p in postings.values()])
+    indexed = _summed(list(postings.values()))
     frequency = {term: len(postings[term]["message_id"]) if term in postings else 0 for term in stems}
     return _merged(indexed, _score_newer(cur, agent_id, stems, indexed_up_to, frequency, newer))
 

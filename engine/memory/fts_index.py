@@ -49,9 +49,7 @@ class FtsIndex:
             thread.join(timeout)
 
     def exists(self) -> bool:
-        row = self.db.cursor().execute(
-            "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FTS_SCHEMA]).fetchone()
-        return row[0] > 0
+        return index_exists(self.db.cursor())
 
     def covered_max_id(self) -> int:
         row = self.db.cursor().execute(
@@ -65,7 +63,8 @@ class FtsIndex:
         return row[0]
 
     def needs_rebuild(self, threshold: int) -> bool:
-        """True when at least ``threshold`` messages are outside the index (scans grow slow)."""
+        """True when at least ``threshold`` messages are outside the index (searches keep their
+        terms in memory until a rebuild takes them in)."""
         return self.pending() >= threshold
 
     def _run_locked(self) -> None:
@@ -90,6 +89,11 @@ def _build(cur) -> int:
         raise
     log.info("fts index rebuilt up to message %d", max_id)
     return max_id
+
+
+def index_exists(cur) -> bool:
+    """Whether the fts index (its schema) is there; every data folder has one since m008."""
+    return cur.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FTS_SCHEMA]).fetchone()[0] > 0
 
 
 def build_index(cur) -> int:

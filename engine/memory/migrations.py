@@ -162,11 +162,10 @@ def m008_text_index_always_present(db: duckdb.DuckDBPyConnection) -> None:
     # Messages newer than the fts index are scored by BM25 with its tokenizer, stopwords and
     # statistics (engine/memory/bm25.py), so the index exists from the start (empty, it builds in
     # milliseconds) and keeps each agent's document count and average length beside its postings.
-    from engine.memory.bm25 import BUILD_STATS, FTS_SCHEMA
-    from engine.memory.fts_index import build_index
+    from engine.memory.bm25 import BUILD_STATS
+    from engine.memory.fts_index import build_index, index_exists
 
-    has_index = db.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [FTS_SCHEMA]).fetchone()[0]
-    if has_index:
+    if index_exists(db):
         db.execute(BUILD_STATS)
     else:
         build_index(db)

@@ -18,9 +18,9 @@ import numpy as np
 from engine.crash_points import crash_point
 from engine.errors import InputError, NotFoundError
 from engine.memory import bm25
-from engine.memory.newer_terms import NewerTerms
 from engine.memory.db import Database
 from engine.memory.fts_index import FtsIndex
+from engine.memory.newer_terms import NewerTerms
 from engine.memory.timeline import MESSAGE_STORED, SEARCH, Timeline
 from engine.memory.types import ROLES, Hit, Message, Page
 
