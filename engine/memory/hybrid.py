@@ -28,7 +28,7 @@ from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews
 from engine.memory.recall import RecallStore, message_hit
 from engine.memory.time_phrases import TimeWindow, asks_when, date_window, tells_time
-from engine.memory.types import Hit
+from engine.memory.types import Hit, Message
 
 log = logging.getLogger(__name__)
 
@@ -94,37 +94,39 @@ class HybridRetriever:
         if "archival" in tiers:
             lists.append((w.archival, self.archival.similar(agent_id, vector, w.candidates)))
         fused = self._fuse(lists, set(exclude_ids))
+        nearby: dict[int, Message] = {}  # messages around the hits, read once for both steps below
         if prefer_named:
             self._add_speaker(agent_id, query, fused)
         if w.neighbours > 0:
-            self._add_neighbours(agent_id, fused, set(exclude_ids))
+            self._add_neighbours(agent_id, fused, set(exclude_ids), nearby)
         self._demote_questions(fused)
         self._add_same_day(fused)
         self._prefer_told_times(query, fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
-        scored = self._prefer_openers(agent_id, scored[:max(k, w.candidates)])
+        scored = self._prefer_openers(agent_id, scored[:max(k, w.candidates)], nearby)
         return [replace(h, score=s) for s, h in scored[:k]]
 
-    def _prefer_openers(self, agent_id: int, scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
+    def _prefer_openers(self, agent_id: int, scored: list[tuple[float, Hit]],
+                        nearby: dict[int, Message]) -> list[tuple[float, Hit]]:
         """A speaker's first turn of a talk gains a share of its score, then the ranking is sorted
         again. People open a conversation with their news ("Since we last spoke, I took my kids to
         the park"): on the dev conversations 20 % of the multi-hop and 40 % of the temporal evidence
         turns open their speaker's part of a talk, against 9 % of all turns."""
         if self.weights.opener <= 0:
             return scored
-        openers = self._talk_openers(agent_id, [h for _, h in scored if h.tier == "recall"])
+        openers = self._talk_openers(agent_id, [h for _, h in scored if h.tier == "recall"], nearby)
         rescored = [(s * (1 + self.weights.opener) if h.tier == "recall" and h.id in openers else s, h)
                     for s, h in scored]
         rescored.sort(key=lambda p: (-p[0], -p[1].id))
         return rescored
 
-    def _talk_openers(self, agent_id: int, hits: list[Hit]) -> set[int]:
+    def _talk_openers(self, agent_id: int, hits: list[Hit], nearby: dict[int, Message]) -> set[int]:
         """Ids of the hits that open their speaker's part of a talk: the talk's first message, or
         its second when someone else said the first (the reply to a greeting)."""
         gap = self.weights.talk_gap_hours * 3600
-        before = self.recall.messages(sorted({h.id - d for h in hits for d in (1, 2)}))
+        before = self._around(sorted({h.id - d for h in hits for d in (1, 2)}), nearby)
 
         def previous(message_id: int, at: datetime):
             """The agent's message just before, if it belongs to the same talk."""
@@ -242,15 +244,22 @@ class HybridRetriever:
                 fused[key] = (prior + weight / (self.weights.rrf_k + rank), hit)
         return fused
 
-    def _add_neighbours(self, agent_id: int, fused: dict[tuple[str, int], tuple[float, Hit]], exclude: set[int]) -> None:
+    def _around(self, ids: list[int], nearby: dict[int, Message]) -> dict[int, Message]:
+        """The messages with these ids, reading only those ``nearby`` does not hold yet."""
+        missing = [i for i in ids if i not in nearby]
+        if missing:
+            nearby.update(self.recall.messages(missing))
+        return nearby
+
+    def _add_neighbours(self, agent_id: int, fused: dict[tuple[str, int], tuple[float, Hit]], exclude: set[int],
+                        nearby: dict[int, Message]) -> None:
         """Each recall hit's turns just before and after, from the same day, gain a share of the
         best-scoring neighbour's score: a reply or the question it answers often carries the rest
         of the fact."""
         hits = [(s, h) for s, h in fused.values() if h.tier == "recall"]
         if not hits:
             return
-        ids = sorted({h.id + d for _, h in hits for d in (-1, 1)})
-        messages = self.recall.messages(ids)
+        messages = self._around(sorted({h.id + d for _, h in hits for d in (-1, 1)}), nearby)
         extra: dict[int, float] = {}
         for score, hit in hits:
             for nid in (hit.id - 1, hit.id + 1):
