@@ -22,15 +22,28 @@ INSTRUCTION = ("You answer questions about earlier conversations from the memori
                "phrase meant, and a memory without one ends with the day it was said. Answer in as few "
                "words as possible. If the memories do not answer the question, reply: " + NOT_MENTIONED + ".")
 QUESTION = "Memories:\n{memories}\n\nQuestion: {question}\n{shape}Short answer:"
+GUESS = r"\b(would|could|might|likely|seems?)\b"
+"""A modal verb anywhere in a question asks for an inference ("What job might Maria pursue?"),
+not for something the conversation said."""
+YES_NO_GUESS = re.compile(r"^(?=.*" + GUESS + r")(?!.*\bor\b)\s*(would|could|might|will|is|are|was|were|does|do|did)\b",
+                          re.IGNORECASE)
+"""A guess asked as a yes-or-no question ("Would Melanie enjoy Vivaldi?"), not a choice ("... a
+national park or a theme park?")."""
+GUESS_OPENING = "Likely"
+"""How the reply to a yes-or-no guess begins: told to guess, a small model still often replies
+that the memories do not say, so its reply is started for it and it goes on with its verdict."""
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
      "Give only the time: copy the words in parentheses after the memory's time phrase (such as: the week "
      "before 3 May 2022), else the day it was said."),
     (r"^\s*how (long|many years|many months|many weeks)\b", "Give only the length of time."),
     (r"^\s*how many\b", "Give only the number."),
-    (r"^\s*(would|could|might|is it likely|does it seem|will)\b|\blikely\b",
+    (YES_NO_GUESS.pattern,
      "The memories will not say it outright: do not reply Not mentioned, give your best guess in a few "
      "words, such as \"Likely yes\" or \"Likely no\"."),
+    (GUESS,
+     "The memories will not say it outright: do not reply Not mentioned, give your best guess in a few "
+     "words from what the memories tell about the person."),
     (r"^\s*(what|which|where|who)\b.*\b(activities|things|events|books|places|hobbies|ways|kinds|types|items)\b|"
      r"^\s*(what|which|where|who)\b.*\b(has|have)\b",
      "List each one the memories mention, separated by commas."),
@@ -65,9 +78,20 @@ def render_memories(hits: list[Hit]) -> str:
     return "\n".join(render_memory(h) for h in hits)
 
 
+def asks_for_guess(question: str) -> bool:
+    """Whether the question asks what is likely rather than what was said: it is answered from
+    what is known of the person, even when someone else told the topic."""
+    return re.search(GUESS, question, re.IGNORECASE) is not None
+
+
 def answer_shape(question: str) -> str:
     """The hint for what form the answer takes, or "" for a plain short answer."""
     return next((hint + "\n" for pattern, hint in SHAPES if pattern.search(question)), "")
+
+
+def answer_opening(question: str) -> str:
+    """The words the reply starts with, written before the model goes on ("" for most questions)."""
+    return GUESS_OPENING if YES_NO_GUESS.search(question) else ""
 
 
 def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list[int]:
@@ -75,7 +99,7 @@ def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list
     user = QUESTION.format(memories=render_memories(hits), question=question, shape=answer_shape(question))
     text = (fmt.render("system", INSTRUCTION)
             + fmt.render("user", user)
-            + fmt.generation_prompt)
+            + fmt.generation_prompt + answer_opening(question))
     return runtime.bos_tokens + runtime.tokenize(text)
 
 
@@ -83,7 +107,7 @@ def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: in
     """The model's short answer to ``question`` given ``hits`` (first line only), with its cost."""
     started = time.perf_counter()
     prompt = answer_prompt(runtime, question, hits)
-    text = runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
+    text = answer_opening(question) + runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
     line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
     return Answer(resolved_time(line), time.perf_counter() - started, len(prompt))
 

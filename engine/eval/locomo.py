@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
-from engine.eval.answers import NOT_MENTIONED, Answer, answer
+from engine.eval.answers import NOT_MENTIONED, Answer, answer, asks_for_guess
 from engine.memory.told_by import told_by_someone_else
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,12 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
 
 def answer_checked(engine, agent: str, question: str, hits: list, asked_at: datetime) -> Answer:
     """The model's answer from ``hits``, unless the memories closest to the question's topic were
-    told by someone other than the person it asks about: then it has no answer for that person."""
+    told by someone other than the person it asks about: then it has no answer for that person.
+    A question asking for a guess is always answered: it draws on anything known of the person."""
     started = time.perf_counter()
+    if asks_for_guess(question):
+        reply = answer(engine.runtime, question, hits)
+        return Answer(reply.text, time.perf_counter() - started, reply.prompt_tokens)
     topical = engine.recall(question, agent, k=len(hits), now=asked_at, tiers=("recall",),
                             prefer_named_speakers=False)
     teller = told_by_someone_else(question, topical)

@@ -129,7 +129,22 @@ def test_a_memory_shows_who_said_it_and_one_date_its_resolved_phrase_or_its_day(
     assert memory("I painted that lake sunrise.") == "- Melanie: I painted that lake sunrise. (said on 8 May 2023)"
     assert answer_shape("When did Melanie paint a sunrise?").startswith("Give only the time")
     assert "guess" in answer_shape("Would Caroline likely enjoy hiking?")
+    assert "Likely yes" not in answer_shape("What job might Maria pursue in the future?")
+    assert "guess" in answer_shape("What job might Maria pursue in the future?")
     assert answer_shape("What is Caroline's identity?") == ""
+
+
+def test_a_question_with_a_modal_verb_asks_for_a_guess_and_a_yes_no_guess_is_started_for_the_model():
+    from engine.eval.answers import GUESS_OPENING, answer_opening, asks_for_guess
+
+    assert asks_for_guess("What job might Maria pursue in the future?")
+    assert asks_for_guess("Would Melanie be considered an ally to the transgender community?")
+    assert not asks_for_guess("What did Caroline research?")
+    assert answer_opening("Would Melanie be considered an ally to the transgender community?") == GUESS_OPENING
+    assert answer_opening("Is it likely that Nate has friends besides Joanna?") == GUESS_OPENING
+    assert answer_opening("What job might Maria pursue in the future?") == ""
+    assert answer_opening("Would Melanie prefer a national park or a theme park?") == ""
+    assert answer_opening("Did Caroline go to the parade?") == ""
 
 
 def test_a_reply_copying_a_time_phrase_keeps_its_resolution_alone():
