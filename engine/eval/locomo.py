@@ -165,14 +165,12 @@ def answer_checked(engine, agent: str, question: str, hits: list, asked_at: date
     told by someone other than the person it asks about: then it has no answer for that person.
     A question asking for a guess is always answered: it draws on anything known of the person."""
     started = time.perf_counter()
-    if asks_for_guess(question):
-        reply = answer(engine.runtime, question, hits)
-        return Answer(reply.text, time.perf_counter() - started, reply.prompt_tokens)
-    topical = engine.recall(question, agent, k=len(hits), now=asked_at, tiers=("recall",),
-                            prefer_named_speakers=False)
-    teller = told_by_someone_else(question, topical)
-    if teller is not None:
-        return Answer(NOT_MENTIONED, time.perf_counter() - started, 0, told_by=teller)
+    if not asks_for_guess(question):
+        topical = engine.recall(question, agent, k=len(hits), now=asked_at, tiers=("recall",),
+                                prefer_named_speakers=False)
+        teller = told_by_someone_else(question, topical)
+        if teller is not None:
+            return Answer(NOT_MENTIONED, time.perf_counter() - started, 0, told_by=teller)
     reply = answer(engine.runtime, question, hits)
     return Answer(reply.text, time.perf_counter() - started, reply.prompt_tokens)
 
