@@ -32,18 +32,16 @@ national park or a theme park?")."""
 GUESS_OPENING = "Likely"
 """How the reply to a yes-or-no guess begins: told to guess, a small model still often replies
 that the memories do not say, so its reply is started for it and it goes on with its verdict."""
+GUESS_HINT = ("The memories will not say it outright: do not reply Not mentioned, give your best guess in "
+              "a few words")
 SHAPES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.IGNORECASE), hint) for p, hint in (
     (r"^\s*(when|what (date|day|month|year|time))\b",
      "Give only the time: copy the words in parentheses after the memory's time phrase (such as: the week "
      "before 3 May 2022), else the day it was said."),
     (r"^\s*how (long|many years|many months|many weeks)\b", "Give only the length of time."),
     (r"^\s*how many\b", "Give only the number."),
-    (YES_NO_GUESS.pattern,
-     "The memories will not say it outright: do not reply Not mentioned, give your best guess in a few "
-     "words, such as \"Likely yes\" or \"Likely no\"."),
-    (GUESS,
-     "The memories will not say it outright: do not reply Not mentioned, give your best guess in a few "
-     "words from what the memories tell about the person."),
+    (YES_NO_GUESS.pattern, GUESS_HINT + ", such as \"Likely yes\" or \"Likely no\"."),
+    (GUESS, GUESS_HINT + " from what the memories tell about the person."),
     (r"^\s*(what|which|where|who)\b.*\b(activities|things|events|books|places|hobbies|ways|kinds|types|items)\b|"
      r"^\s*(what|which|where|who)\b.*\b(has|have)\b",
      "List each one the memories mention, separated by commas."),
@@ -94,20 +92,22 @@ def answer_opening(question: str) -> str:
     return GUESS_OPENING if YES_NO_GUESS.search(question) else ""
 
 
-def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit]) -> list[int]:
+def answer_prompt(runtime: ModelRuntime, question: str, hits: list[Hit], opening: str = "") -> list[int]:
+    """The prompt's tokens; ``opening`` is written as the start of the model's reply."""
     fmt = runtime.chat_format
     user = QUESTION.format(memories=render_memories(hits), question=question, shape=answer_shape(question))
     text = (fmt.render("system", INSTRUCTION)
             + fmt.render("user", user)
-            + fmt.generation_prompt + answer_opening(question))
+            + fmt.generation_prompt + opening)
     return runtime.bos_tokens + runtime.tokenize(text)
 
 
 def answer(runtime: ModelRuntime, question: str, hits: list[Hit], max_tokens: int = 24) -> Answer:
     """The model's short answer to ``question`` given ``hits`` (first line only), with its cost."""
     started = time.perf_counter()
-    prompt = answer_prompt(runtime, question, hits)
-    text = answer_opening(question) + runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
+    opening = answer_opening(question)
+    prompt = answer_prompt(runtime, question, hits, opening)
+    text = opening + runtime.generate_text(prompt, max_tokens=max_tokens, sampling=GREEDY)
     line = text.strip().splitlines()[0].strip(" []\"'.") if text.strip() else ""
     return Answer(resolved_time(line), time.perf_counter() - started, len(prompt))
 
