@@ -76,22 +76,33 @@ def _format_from_template(template: str, bos: str, eos: str) -> ChatFormat:
     compiled = env.from_string(template)
 
     def render(messages: list[dict], add_generation_prompt: bool = False) -> str:
-        text = compiled.render(messages=messages, bos_token="", eos_token=eos,
+        return compiled.render(messages=messages, bos_token="", eos_token=eos,
                                add_generation_prompt=add_generation_prompt)
-        return text[len(bos):] if bos and text.startswith(bos) else text
 
     user = {"role": "user", "content": _SENTINEL}
+    exchange = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]
     prefixes, suffixes = {}, {}
-    prefixes["user"], suffixes["user"] = _split(render([user]))
-    pair = render([{"role": "user", "content": "hi"}, {"role": "assistant", "content": _SENTINEL}])
-    head = render([{"role": "user", "content": "hi"}])
-    prefixes["assistant"], suffixes["assistant"] = _split(pair[len(head):] if pair.startswith(head) else pair)
+    prefixes["user"], suffixes["user"] = _turn_after(render, exchange, "user")
+    prefixes["assistant"], suffixes["assistant"] = _turn_after(render, exchange[:1], "assistant")
     system = _probe_system_turn(render, prefixes["user"])
     if system:
         prefixes["system"], suffixes["system"] = system
+    prefixes = {role: _without_start(prefix, bos, prefixes["user"]) for role, prefix in prefixes.items()}
     generation = render([user], add_generation_prompt=True)[len(render([user])):]
     stops = tuple(s for s in {eos, suffixes["assistant"].strip()} if s)
     return ChatFormat("template", prefixes, suffixes, generation, stops, system_as_user=system is None)
+
+
+def _turn_after(render, earlier: list[dict], role: str) -> tuple[str, str]:
+    """The markup of a ``role`` turn that follows ``earlier``: what rendering it adds.
+
+    A turn is cut from a conversation rather than rendered alone, because many templates open a
+    conversation with a default system turn ("You are Qwen, created by Alibaba Cloud...") when it
+    has none; rendered alone, that turn would be repeated before every message.
+    """
+    head = render(earlier)
+    whole = render([*earlier, {"role": role, "content": _SENTINEL}])
+    return _split(whole[len(head):] if whole.startswith(head) else whole)
 
 
 def _probe_system_turn(render, user_prefix: str) -> tuple[str, str] | None:
@@ -105,6 +116,14 @@ def _probe_system_turn(render, user_prefix: str) -> tuple[str, str] | None:
     if marker not in rest:
         return None
     return prefix, rest[: rest.index(marker)]
+
+
+def _without_start(prefix: str, bos: str, user_prefix: str) -> str:
+    """``prefix`` without a leading BOS the template writes literally (the runtime adds its own),
+    unless BOS is part of every turn's markup: SmolLM2's BOS is ``<|im_start|>`` itself."""
+    if bos and prefix.startswith(bos) and not user_prefix.startswith(bos):
+        return prefix[len(bos):]
+    return prefix
 
 
 def _split(text: str) -> tuple[str, str]:
