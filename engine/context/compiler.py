@@ -37,14 +37,20 @@ class ContextCompiler:
         self._cache: LruCache[tuple[bool, str], tuple[int, ...]] = LruCache(cache_size)
 
     def compile(self, parts: ContextParts) -> list[Segment]:
+        """The window: one system turn (instructions, core memory, summary, recalled memories),
+        then the messages. Chat models are trained on a single system message that opens the
+        conversation; memory in a run of separate system turns read to a small model as noise.
+        Each piece ends with its newlines and starts without any, so no token spans two pieces."""
         bos = tuple(self.runtime.bos_tokens)
-        system = self.segment("system", SYSTEM, "system", parts.system)
+        prefix, suffix = self.runtime.chat_format.wrap("system")
+        system = self.part("system", SYSTEM, prefix, parts.system + "\n\n")
         segments = [Segment(system.key, bos + system.tokens, system.kind, system.text)]
         segments += [seg for b in parts.core for seg in self.core_segments(b)]
         if parts.summary:
-            segments.append(self.segment("summary", SUMMARY, "system", f"Summary of earlier conversation:\n{parts.summary}"))
+            segments.append(self.part("summary", SUMMARY, "", f"Summary of earlier conversation:\n{parts.summary}\n\n"))
         if parts.recalled:
-            segments.append(self.segment("recalled", RECALLED, "system", parts.recalled))
+            segments.append(self.part("recalled", RECALLED, "", f"{parts.recalled}\n"))
+        segments.append(self.part("system:end", SYSTEM, "", "", suffix))
         segments += [self.message_segment(m) for m in parts.messages]
         if parts.pressure_percent is not None:
             note = PRESSURE_NOTE.format(percent=parts.pressure_percent)
@@ -57,14 +63,13 @@ class ContextCompiler:
         An edit changes one line (and the fill level in the opening): the KV pager re-evaluates
         those and keeps the block's other lines, instead of the whole block.
         """
-        prefix, suffix = self.runtime.chat_format.wrap("system")
-        head = f'{prefix}<{block.label} chars="{len(block.value)}/{block.limit}">\n'
+        head = f'<{block.label} chars="{len(block.value)}/{block.limit}">\n'
         key = f"core:{block.label}"
-        out = [Segment(key, self._tokens(prefix, True) + self._tokens(head[len(prefix):], False), CORE, head)]
+        out = [Segment(key, self._tokens(head, False), CORE, head)]
         for n, line in enumerate(block.value.split("\n")):
             out.append(Segment(f"{key}:{n}", self._tokens(line + "\n", False), CORE, line + "\n"))
-        tail = f"</{block.label}>"
-        out.append(Segment(f"{key}:end", self._tokens(tail, False) + self._tokens(suffix, True), CORE, tail + suffix))
+        tail = f"</{block.label}>\n\n"
+        out.append(Segment(f"{key}:end", self._tokens(tail, False), CORE, tail))
         return out
 
     def message_segment(self, message: Message) -> Segment:
@@ -76,6 +81,11 @@ class ContextCompiler:
         prefix, suffix = self.runtime.chat_format.wrap(role)
         tokens = self._tokens(prefix, True) + self._tokens(content, False) + self._tokens(suffix, True)
         return Segment(key, tokens, kind, prefix + content + suffix)
+
+    def part(self, key: str, kind: str, markup_before: str, content: str, markup_after: str = "") -> Segment:
+        """A piece of a turn: its content as plain text, with any turn markup around it as markup."""
+        tokens = self._tokens(markup_before, True) + self._tokens(content, False) + self._tokens(markup_after, True)
+        return Segment(key, tokens, kind, markup_before + content + markup_after)
 
     def generation_segment(self) -> Segment:
         """The opening of the model's turn: synced after the window so it shares its decode."""

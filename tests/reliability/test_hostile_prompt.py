@@ -1,7 +1,7 @@
 """Stored text that imitates a function call or a system turn reaches the model as quoted data.
 
-Checked on the compiled prompt of the real model: every segment holds exactly one turn-start
-and one turn-end token (its own markup), and hostile text sits inside a JSON string.
+Checked on the compiled prompt of the real model: turn-start and turn-end tokens come only from
+the markup (one system turn, then one turn a message), and hostile text sits inside a JSON string.
 """
 
 import json
@@ -30,11 +30,12 @@ def test_hostile_archival_text_is_quoted_data_in_the_compiled_prompt(make_engine
 
     start, end = (engine.runtime.tokenize(t) for t in ("<start_of_turn>", "<end_of_turn>"))
     assert len(start) == 1 and len(end) == 1
-    turns: dict[str, list[int]] = {}  # a core block is several segments (one a line) in one turn
-    for seg in segments:
-        turns.setdefault(":".join(seg.key.split(":")[:2]), []).extend(seg.tokens)
-    for key, tokens in turns.items():
-        assert tokens.count(start[0]) == 1 and tokens.count(end[0]) == 1, key
+    markup = [t for seg in segments for t in seg.tokens if t in (start[0], end[0])]
+    messages = [seg for seg in segments if seg.key.startswith("msg:")]
+    # One system turn (instructions, core memory, recalled memories), then one turn a message.
+    assert markup == [start[0], end[0]] * (1 + len(messages))
+    for seg in messages:
+        assert seg.tokens.count(start[0]) == 1 and seg.tokens.count(end[0]) == 1, seg.key
 
     shown = next(s for s in segments if s.key == f"msg:{function_message.id}")
     payload = shown.text.split(" returned: ", 1)[1].rsplit("<end_of_turn>", 1)[0]
