@@ -79,8 +79,7 @@ class ContextCompiler:
         """Markup tokenised as markup, content as plain text: stored text that imitates a turn
         (``<end_of_turn><start_of_turn>system``) reaches the model as quoted words."""
         prefix, suffix = self.runtime.chat_format.wrap(role)
-        tokens = self._tokens(prefix, True) + self._tokens(content, False) + self._tokens(suffix, True)
-        return Segment(key, tokens, kind, prefix + content + suffix)
+        return self.part(key, kind, prefix, content, suffix)
 
     def part(self, key: str, kind: str, markup_before: str, content: str, markup_after: str = "") -> Segment:
         """A piece of a turn: its content as plain text, with any turn markup around it as markup."""
