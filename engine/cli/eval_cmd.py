@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from engine.cli.options import add_runtime_options, runtime_settings
+from engine.eval.locomo import ANSWER_MEMORIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="with --answer: write every question, answer, prediction and score to this JSONL file")
     locomo.add_argument("--limit", type=int, default=None,
                         help="only the first N questions of each conversation (a quick run)")
+    locomo.add_argument("--memories", type=int, default=ANSWER_MEMORIES,
+                        help="with --answer: how many paged-in memories the model answers from; fewer is "
+                             "faster and less accurate (default: %(default)s)")
     locomo.add_argument("--json", action="store_true")
     locomo.add_argument("--data-dir", type=Path, default=None, help="where to keep the agents (default: a temp dir)")
     add_runtime_options(locomo)
@@ -53,7 +57,7 @@ def run_eval(args: argparse.Namespace) -> int:
                         agent_settings=AgentSettings(summarise_with_model=False))
         try:
             result = run_locomo(engine, args.data, conversations, ks, lambda line: print(line, file=sys.stderr),
-                                args.answer, args.limit, args.details)
+                                args.answer, args.limit, args.details, args.memories)
         finally:
             engine.close()
     if args.json:

@@ -85,7 +85,7 @@ def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
     data.write_text(json.dumps(TINY))
     result = subprocess.run(
         [sys.executable, "-m", "engine.cli", "eval", "locomo", "--data", str(data), "--k", "1,5",
-         "--answer", "--json", "--n-ctx", "1024", "--data-dir", str(tmp_path / "data")],
+         "--answer", "--memories", "2", "--json", "--n-ctx", "1024", "--data-dir", str(tmp_path / "data")],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -95,7 +95,7 @@ def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
     assert report["by_category"]["4"]["recall@5"] == 1.0  # five turns: every one is in the top 5
     assert report["conversations"]["tiny-1"]["n"] == 3
     answers = report["answers"]
-    assert answers["overall"]["n"] == 3
+    assert answers["overall"]["n"] == 3 and answers["memories_per_question"] == 2
     assert set(answers["overall"]) == {"f1", "f1_plain", "exact_match", "n", "median_s", "p95_s",
                                        "median_prompt_tokens"}
     assert 0.0 <= answers["overall"]["f1"] <= 1.0
