@@ -122,9 +122,9 @@ def append_fact(value: str, content: str, updates: str = "") -> Edit:
     if _normal(content) in _normal(value) or restates(line, content) or restates(updates, content):
         raise CoreMemoryEditError(f"already in core memory: {(updates or line)[:200]!r}; "
                                   "answer the user with send_message")
-    if updates and updates in lines_of(value) and not _is_default_placeholder(updates):
+    if updates and updates in lines_of(value) and not is_placeholder(updates):
         return Edit(_swap_line(value, updates, content), f"replaced the line it updates: {updates!r}")
-    base = "" if _is_default_placeholder(value) else value.rstrip("\n")
+    base = "" if is_placeholder(value) else value.rstrip("\n")
     return Edit(f"{base}\n{content}" if base else content, "added")
 
 
@@ -170,6 +170,7 @@ def _normal(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def _is_default_placeholder(text: str) -> bool:
-    """A new agent's human block says nothing is known yet; the first fact takes its place."""
+def is_placeholder(text: str) -> bool:
+    """A new agent's human block says nothing is known yet: not a fact, so the first fact takes its
+    place, and "replacing" it is adding a fact."""
     return text.strip().lower().startswith("nothing known about")

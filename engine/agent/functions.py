@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engine.agent.call_parser import FunctionCall
-from engine.agent.core_edits import Edit, added_text, append_fact, closeness, lines_of, replace_text, updated_line
+from engine.agent.core_edits import (Edit, added_text, append_fact, closeness, is_placeholder, lines_of, replace_text,
+                                     updated_line)
 from engine.agent.function_schema import FunctionSpec, spec_for
 from engine.agent.page_in import core_line_parts
 from engine.errors import LlmosError
@@ -96,8 +97,10 @@ def core_memory_replace(ctx: FunctionContext, label: str, old_content: str, new_
         old_content: the line as it stands now
         new_content: the corrected line (empty to delete it)
     """
-    added = added_text(old_content, new_content)
+    added = added_text(old_content, new_content) or (new_content if is_placeholder(old_content) else "")
     if added:
+        # A replaced placeholder is a first fact, and it may update a line of another block
+        # ("Brent no longer volunteers" written over "Nothing known about the user yet.").
         return core_memory_append(ctx, label, added)
     current = ctx.store.core.get(ctx.agent_id, label)
     edit = replace_text(current.value, old_content, new_content)
