@@ -12,6 +12,13 @@ from engine.cli.options import add_runtime_options, runtime_settings
 from engine.eval.locomo import ANSWER_MEMORIES
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="evaluate memory")
     benches = parser.add_subparsers(dest="eval_command", metavar="BENCHMARK", required=True)
@@ -26,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="with --answer: write every question, answer, prediction and score to this JSONL file")
     locomo.add_argument("--limit", type=int, default=None,
                         help="only the first N questions of each conversation (a quick run)")
-    locomo.add_argument("--memories", type=int, default=ANSWER_MEMORIES,
+    locomo.add_argument("--memories", type=_at_least_one, default=ANSWER_MEMORIES,
                         help="with --answer: how many paged-in memories the model answers from; fewer is "
                              "faster and less accurate (default: %(default)s)")
     locomo.add_argument("--json", action="store_true")

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
+from engine.agent.page_in import PAGE_IN_HITS
 from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
 from engine.eval.answers import NOT_MENTIONED, Answer, answer, asks_for_guess
 from engine.memory.told_by import told_by_someone_else
@@ -25,10 +26,10 @@ from engine.memory.told_by import told_by_someone_else
 log = logging.getLogger(__name__)
 
 CATEGORIES = ("1", "2", "3", "4")
-ANSWER_MEMORIES = 10
-"""How many paged-in memories the model answers from. Each costs about 0.6 s a question on 2
-cores, but eight instead of ten lost 4 points of F1 on a held-out conversation: the ninth and
-tenth hits often hold the evidence."""
+ANSWER_MEMORIES = PAGE_IN_HITS
+"""How many paged-in memories the model answers from: as many as a chat turn pages in, so the
+answers measure what a user gets. Each costs about 0.6 s a question on 2 cores; ten instead of
+eight gained 0-4 points of F1 on the held-out conversations (docs/evaluation.md)."""
 
 
 @dataclass

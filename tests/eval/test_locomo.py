@@ -105,6 +105,12 @@ def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
     assert all(isinstance(e["prediction"], str) for e in answers["examples"])
 
 
+def test_answering_from_no_memories_is_refused_before_anything_loads(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "eval", "locomo", "--data", str(tmp_path / "x.json"),
+                             "--answer", "--memories", "0"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--memories: must be 1 or more" in result.stderr
+
+
 def test_limit_answers_only_the_first_questions_of_each_conversation(tmp_path):
     data = tmp_path / "tiny.json"
     data.write_text(json.dumps(TINY))
