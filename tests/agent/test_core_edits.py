@@ -136,27 +136,21 @@ def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_p
         store.close()
 
 
-def test_replacing_the_placeholder_adds_a_fact_that_updates_its_line_in_another_block(tmp_path, embedder):
+def test_replacing_the_placeholder_adds_a_fact_that_updates_its_line_in_another_block(facts):
     from engine.agent.call_parser import FunctionCall
     from engine.agent.functions import FunctionContext, dispatch, function_specs
     from engine.memory.agents import DEFAULT_HUMAN
-    from engine.memory.store import MemoryStore
 
-    store = MemoryStore.open(tmp_path / "data", embedder=embedder)
-    try:
-        agent = store.agents.create("facts")
-        assert store.core.get(agent.id, "human").value == DEFAULT_HUMAN  # as every new agent's
-        store.core.create(agent.id, "facts", FACTS)
+    store, agent_id, _ = facts
+    assert store.core.get(agent_id, "human").value == DEFAULT_HUMAN  # as every new agent's
 
-        def replace(new_content: str):
-            call = FunctionCall("core_memory_replace", {"label": "human", "old_content": DEFAULT_HUMAN,
-                                                        "new_content": new_content})
-            return dispatch(call, function_specs(), FunctionContext(store, agent.id))
+    def replace(new_content: str):
+        call = FunctionCall("core_memory_replace", {"label": "human", "old_content": DEFAULT_HUMAN,
+                                                    "new_content": new_content})
+        return dispatch(call, function_specs(), FunctionContext(store, agent_id))
 
-        assert replace("Ana no longer lives in Lisbon; she moved to Porto.").ok
-        assert store.core.get(agent.id, "facts").value.splitlines()[0] == "Ana no longer lives in Lisbon; she moved to Porto."
-        assert store.core.get(agent.id, "human").value == DEFAULT_HUMAN
-        assert replace("Name: Sam. Plays the cello.").ok
-        assert store.core.get(agent.id, "human").value == "Name: Sam. Plays the cello."
-    finally:
-        store.close()
+    assert replace("Ana no longer lives in Lisbon; she moved to Porto.").ok
+    assert store.core.get(agent_id, "facts").value.splitlines()[0] == "Ana no longer lives in Lisbon; she moved to Porto."
+    assert store.core.get(agent_id, "human").value == DEFAULT_HUMAN
+    assert replace("Name: Sam. Plays the cello.").ok
+    assert store.core.get(agent_id, "human").value == "Name: Sam. Plays the cello."
