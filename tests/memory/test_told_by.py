@@ -4,12 +4,13 @@ from datetime import datetime
 
 import pytest
 
-from engine.memory.told_by import named_person, told_by_someone_else
+from engine.memory.told_by import is_reply, named_person, told_by_someone_else
 from engine.memory.archival import ArchivalStore
 from engine.memory.hybrid import HybridRetriever
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import MessageViews
 from engine.memory.recall import RecallStore
+from engine.memory.types import Hit
 
 NOW = datetime(2023, 6, 1, 12, 0)
 TALK = [
@@ -17,7 +18,7 @@ TALK = [
     ("Melanie", "Wow, what did you take away from the group?"),
     ("Caroline", "The transgender stories were inspiring; I'm looking into counseling as a career."),
     ("Melanie", "My kids loved the pottery workshop we did together."),
-    ("Caroline", "That sounds lovely! Family time is the best."),
+    ("Caroline", "That sounds lovely! Your kids must have had a blast with you."),
     ("Melanie", "I ran a charity race for mental health last Saturday. It made me realise how much self-care matters."),
 ]
 
@@ -61,3 +62,22 @@ def test_no_check_when_the_question_names_no_one_or_both(retriever):
     assert named_person("Who ran a charity race?", hits) is None
     assert told_by_someone_else("Did Caroline and Melanie talk about a charity race?", hits) is None
 
+
+
+def _hit(id_: int, name: str, text: str, score: float) -> Hit:
+    return Hit(tier="recall", id=id_, text=text, score=score, created_at=NOW, name=name, role="user")
+
+
+def test_a_reply_to_someone_elses_news_is_not_a_telling_of_ones_own():
+    question = "How did Caroline feel after her charity race?"
+    reply = _hit(1, "Caroline", "How was your charity race? You must be so proud of your run!", 1.0)
+    telling = _hit(2, "Melanie", "I ran a charity race last Saturday and I felt amazing.", 1.1)
+    assert is_reply(reply.text) and not is_reply(telling.text)
+    assert told_by_someone_else(question, [reply, telling]) == "Melanie"
+
+
+def test_someone_elses_reply_does_not_take_the_named_persons_news_away():
+    question = "How did Caroline feel after her charity race?"
+    telling = _hit(1, "Caroline", "I ran a charity race and I felt so free afterwards.", 1.0)
+    reply = _hit(2, "Melanie", "Your charity race sounds great! You must feel so free, you did it!", 1.5)
+    assert told_by_someone_else(question, [telling, reply]) is None
