@@ -63,7 +63,6 @@ def test_no_check_when_the_question_names_no_one_or_both(retriever):
     assert told_by_someone_else("Did Caroline and Melanie talk about a charity race?", hits) is None
 
 
-
 def _hit(id_: int, name: str, text: str, score: float) -> Hit:
     return Hit(tier="recall", id=id_, text=text, score=score, created_at=NOW, name=name, role="user")
 
