@@ -2,8 +2,12 @@
 
 import pytest
 
-from engine.agent.core_edits import append_fact, replace_text, similarity
+from engine.agent.call_parser import FunctionCall
+from engine.agent.core_edits import added_text, append_fact, replace_text, similarity, updated_line
+from engine.agent.functions import FunctionContext, dispatch, function_specs
+from engine.memory.agents import DEFAULT_HUMAN
 from engine.memory.core import CoreMemoryEditError
+from engine.memory.store import MemoryStore
 
 FACTS = "Ana lives in Lisbon.\nAna works as a nurse at Santa Maria hospital.\nAna has a cat called Miso."
 
@@ -30,8 +34,6 @@ def test_a_fact_already_held_is_refused_so_the_turn_goes_on_to_reply(again):
 
 
 def test_the_line_a_fact_updates_is_the_one_clearly_closest():
-    from engine.agent.core_edits import updated_line
-
     new = "Ana moved to Porto."
     assert updated_line([(0.6, "Ana lives in Lisbon."), (0.58, "Ana works in Lisbon.")], new) == "Ana lives in Lisbon."
     assert updated_line([(0.52, "Ana lives in Lisbon."), (0.3, "Ana has a cat.")], new) == "Ana lives in Lisbon."
@@ -40,8 +42,6 @@ def test_the_line_a_fact_updates_is_the_one_clearly_closest():
 
 
 def test_a_line_the_fact_repeats_word_for_word_but_one_is_its_update_even_when_none_stands_out():
-    from engine.agent.core_edits import updated_line
-
     scored = [(0.45, "Ana works as a nurse at Santa Maria hospital."), (0.44, "Ana lives in Lisbon.")]
     assert updated_line(scored, "Ana works as a nurse at Sao Jose hospital.") == scored[0][1]
 
@@ -75,20 +75,20 @@ def test_similarity_is_word_overlap():
     assert 0.3 < similarity("Ana lives in Lisbon", "Ana lives in Porto") < 0.7
 
 
+def _call(store, agent_id: int, name: str, **arguments):
+    """Run one of the model's functions the way the agent loop does."""
+    return dispatch(FunctionCall(name, arguments), function_specs(), FunctionContext(store, agent_id))
+
+
 @pytest.fixture
 def facts(tmp_path, embedder):
     """An agent whose "facts" block holds FACTS, and a function that appends through dispatch."""
-    from engine.agent.call_parser import FunctionCall
-    from engine.agent.functions import FunctionContext, dispatch, function_specs
-    from engine.memory.store import MemoryStore
-
     store = MemoryStore.open(tmp_path / "data", embedder=embedder)
     agent = store.agents.create("facts")
     store.core.create(agent.id, "facts", FACTS)
 
     def append(label: str, content: str):
-        call = FunctionCall("core_memory_append", {"label": label, "content": content})
-        return dispatch(call, function_specs(), FunctionContext(store, agent.id))
+        return _call(store, agent.id, "core_memory_append", label=label, content=content)
 
     yield store, agent.id, append
     store.close()
@@ -102,8 +102,6 @@ def test_an_update_appended_to_another_block_replaces_the_line_where_it_lives(fa
 
 
 def test_a_replacement_that_keeps_the_line_and_adds_a_sentence_adds_that_sentence():
-    from engine.agent.core_edits import added_text
-
     assert added_text("Ana lives in Lisbon.", "Ana lives in Lisbon. Ana works as a nurse at Sao Jose hospital.") \
         == "Ana works as a nurse at Sao Jose hospital."
     assert added_text("Ana lives in Lisbon.", "Ana lives in Lisbon with her partner Rui.") == ""
@@ -119,17 +117,12 @@ def test_a_new_fact_about_the_same_person_keeps_every_line(facts):
 
 
 def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_path, embedder):
-    from engine.agent.call_parser import FunctionCall
-    from engine.agent.functions import FunctionContext, dispatch, function_specs
-    from engine.memory.store import MemoryStore
-
     store = MemoryStore.open(tmp_path / "data", embedder=embedder)
     try:
         agent = store.agents.create("facts")
         store.core.create(agent.id, "facts", FACTS)
-        call = FunctionCall("core_memory_replace", {"label": "facts", "old_content": "Ana lives in Lisbon.",
-                                                    "new_content": "Ana lives in Lisbon. Ana has a cat called Tofu."})
-        assert dispatch(call, function_specs(), FunctionContext(store, agent.id)).ok
+        assert _call(store, agent.id, "core_memory_replace", label="facts", old_content="Ana lives in Lisbon.",
+                     new_content="Ana lives in Lisbon. Ana has a cat called Tofu.").ok
         assert store.core.get(agent.id, "facts").value.splitlines() == [
             "Ana lives in Lisbon.", "Ana works as a nurse at Santa Maria hospital.", "Ana has a cat called Tofu."]
     finally:
@@ -137,20 +130,16 @@ def test_a_sentence_added_after_a_copied_line_updates_the_line_it_restates(tmp_p
 
 
 def test_replacing_the_placeholder_adds_a_fact_that_updates_its_line_in_another_block(facts):
-    from engine.agent.call_parser import FunctionCall
-    from engine.agent.functions import FunctionContext, dispatch, function_specs
-    from engine.memory.agents import DEFAULT_HUMAN
-
     store, agent_id, _ = facts
     assert store.core.get(agent_id, "human").value == DEFAULT_HUMAN  # as every new agent's
 
     def replace(new_content: str):
-        call = FunctionCall("core_memory_replace", {"label": "human", "old_content": DEFAULT_HUMAN,
-                                                    "new_content": new_content})
-        return dispatch(call, function_specs(), FunctionContext(store, agent_id))
+        return _call(store, agent_id, "core_memory_replace", label="human", old_content=DEFAULT_HUMAN,
+                     new_content=new_content)
 
-    assert replace("Ana no longer lives in Lisbon; she moved to Porto.").ok
-    assert store.core.get(agent_id, "facts").value.splitlines()[0] == "Ana no longer lives in Lisbon; she moved to Porto."
+    moved = "Ana no longer lives in Lisbon; she moved to Porto."
+    assert replace(moved).ok
+    assert store.core.get(agent_id, "facts").value.splitlines()[0] == moved
     assert store.core.get(agent_id, "human").value == DEFAULT_HUMAN
     assert replace("Name: Sam. Plays the cello.").ok
     assert store.core.get(agent_id, "human").value == "Name: Sam. Plays the cello."
