@@ -101,7 +101,7 @@ class AnswerTally:
     records: list[dict] = field(default_factory=list)
 
     def add(self, category: str, question: str, prediction: str, gold: str, seconds: float,
-            prompt_tokens: int, told_by: str | None = None) -> None:
+            prompt_tokens: int, told_by: str | None = None, check: str = "") -> None:
         if category == ADVERSARIAL:
             score = plain = em = float(declines(prediction))
         else:
@@ -114,7 +114,7 @@ class AnswerTally:
         record = {"category": category, "question": question, "answer": gold, "prediction": prediction,
                   "f1": round(score, 3), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens}
         if told_by:
-            record["told_by"] = told_by
+            record["told_by"], record["check"] = told_by, check
         self.records.append(record)
         if len(self.samples) < 5:
             self.samples.append({k: record[k] for k in ("question", "answer", "prediction", "f1")})
@@ -132,9 +132,9 @@ class AnswerTally:
                 "median_s": round(statistics.median(self.seconds), 2), "p95_s": round(_percentile(self.seconds, 0.95), 2),
                 "median_prompt_tokens": int(statistics.median([t for t in self.prompt_tokens if t] or [0]))}
 
-    def told_by_others(self) -> int:
-        """How many were declined before the model ran: the topic was someone else's telling."""
-        return sum(1 for r in self.records if r.get("told_by"))
+    def told_by_others(self, check: str) -> int:
+        """How many ``check`` declined as someone else's telling (engine/eval/answers.py)."""
+        return sum(1 for r in self.records if r.get("told_by") and r.get("check") == check)
 
     def declined_report(self) -> dict:
         """For adversarial questions: the share correctly declined."""

@@ -17,6 +17,8 @@ from engine.memory.types import Hit
 from engine.runtime.model import GREEDY, ModelRuntime
 
 NOT_MENTIONED = "Not mentioned"
+TOPIC_CHECK, SOURCE_CHECK = "topic", "source"
+"""Declined before the model ran (the topic was told by someone else) or after (so was the answer)."""
 INSTRUCTION = ("You answer questions about earlier conversations from the memories you are given. "
                "Each memory says who said it; words in parentheses after a time phrase say when that "
                "phrase meant, and a memory without one ends with the day it was said. Answer in as few "
@@ -59,6 +61,7 @@ class Answer:
     seconds: float
     prompt_tokens: int
     told_by: str | None = None  # set when declined: the topic was this other person's telling
+    check: str = ""  # which check declined it: TOPIC_CHECK or SOURCE_CHECK
 
 
 def render_memory(hit: Hit) -> str:

@@ -20,8 +20,8 @@ from typing import Callable, Iterator
 
 from engine.agent.page_in import PAGE_IN_HITS
 from engine.eval.answer_scores import ADVERSARIAL, SCORING, AnswerTally
-from engine.eval.answers import NOT_MENTIONED, Answer, answer, asks_for_guess
-from engine.memory.told_by import told_by_someone_else
+from engine.eval.answers import NOT_MENTIONED, SOURCE_CHECK, TOPIC_CHECK, Answer, answer, asks_for_guess
+from engine.memory.told_by import answer_told_by_someone_else, told_by_someone_else
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
             reply = answer_checked(engine, agent, qa["question"], hits[:answer_k], asked_at)
             answers.setdefault(category, AnswerTally()).add(category, qa["question"], reply.text,
                                                             str(qa.get("answer", "")), reply.seconds,
-                                                            reply.prompt_tokens, reply.told_by)
+                                                            reply.prompt_tokens, reply.told_by, reply.check)
             _answered(answers, sample, progress)
     if answers is not None:
         for qa in adversarial_questions(sample, limit):
@@ -160,23 +160,30 @@ def score_questions(engine, agent: str, id_to_dia: dict[int, str], sample: dict,
             reply = answer_checked(engine, agent, qa["question"], hits, asked_at)
             answers.setdefault(ADVERSARIAL, AnswerTally()).add(ADVERSARIAL, qa["question"], reply.text,
                                                                str(qa.get("adversarial_answer", "")),
-                                                               reply.seconds, reply.prompt_tokens, reply.told_by)
+                                                               reply.seconds, reply.prompt_tokens, reply.told_by, reply.check)
             _answered(answers, sample, progress)
     return by_cat
 
 
 def answer_checked(engine, agent: str, question: str, hits: list, asked_at: datetime) -> Answer:
-    """The model's answer from ``hits``, unless the memories closest to the question's topic were
-    told by someone other than the person it asks about: then it has no answer for that person.
-    A question asking for a guess is always answered: it draws on anything known of the person."""
+    """The model's answer from ``hits``, unless the memories closest to the question's topic, or
+    the memory the answer's words came from, were told by someone other than the person it asks
+    about: then it has no answer for that person. A question asking for a guess is always
+    answered: it draws on anything known of the person."""
     started = time.perf_counter()
-    if not asks_for_guess(question):
+    guess = asks_for_guess(question)
+    if not guess:
         topical = engine.recall(question, agent, k=len(hits), now=asked_at, tiers=("recall",),
                                 prefer_named_speakers=False)
         teller = told_by_someone_else(question, topical)
         if teller is not None:
-            return Answer(NOT_MENTIONED, time.perf_counter() - started, 0, told_by=teller)
+            return Answer(NOT_MENTIONED, time.perf_counter() - started, 0, told_by=teller, check=TOPIC_CHECK)
     reply = answer(engine.runtime, question, hits)
+    if not guess and reply.text != NOT_MENTIONED:
+        teller = answer_told_by_someone_else(question, reply.text, hits)
+        if teller is not None:
+            return Answer(NOT_MENTIONED, time.perf_counter() - started, reply.prompt_tokens, told_by=teller,
+                          check=SOURCE_CHECK)
     return Answer(reply.text, time.perf_counter() - started, reply.prompt_tokens)
 
 
@@ -242,6 +249,8 @@ def answer_report(answers: dict[str, AnswerTally], model: str) -> dict:
     return {"overall": total.report(),
             "by_category": {c: answers[c].report() for c in CATEGORIES if c in answers},
             "adversarial": adversarial.declined_report(), "scoring": SCORING, "model": model,
-            "declined_as_told_by_someone_else": {"questions": total.told_by_others(),
-                                                 "adversarial": adversarial.told_by_others()},
+            "declined_as_told_by_someone_else": {"questions": total.told_by_others(TOPIC_CHECK),
+                                                 "adversarial": adversarial.told_by_others(TOPIC_CHECK)},
+            "declined_as_drawn_from_someone_else": {"questions": total.told_by_others(SOURCE_CHECK),
+                                                    "adversarial": adversarial.told_by_others(SOURCE_CHECK)},
             "examples": [s for c in sorted(answers) for s in answers[c].samples[:2]]}

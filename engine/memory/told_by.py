@@ -7,6 +7,10 @@ memories by topic alone (the named person's turns not preferred) and compares th
 by someone else with the best turn of the person asked about. The listener answers news in the
 second person ("How was your race?"): such a reply is not a telling of one's own, so it counts
 for less on the person's side and not at all on the other side.
+
+A short answer can be traced the same way once it is written: the memory that holds most of its
+words is where it came from, and when that is someone else's telling, the answer is the other
+person's news put under the wrong name.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ questions with no answer and 1.6 % of the answerable ones that name one speaker 
 0.9 %; the margin alone, 1.2: 21 % and 0.9 %)."""
 FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|us|our)\b", re.IGNORECASE)
 SECOND_PERSON = re.compile(r"\b(you|you're|you've|your|yours)\b", re.IGNORECASE)
+ANSWER_SOURCE_SHARE = 0.5
+"""The share of an answer's own words (those not in the question) a memory must hold to be its source."""
+WORD = re.compile(r"[a-z0-9']+")
+FUNCTION_WORDS = frozenset(
+    "a an the of to in on for at by with and or is was are were be been has have had do does did what which "
+    "who when where why how his her their its it as that this about from into during my your our i you we "
+    "he she they them him me us".split())
 
 
 def is_reply(text: str) -> bool:
@@ -52,3 +63,26 @@ def told_by_someone_else(question: str, topical_hits: list[Hit], margin: float =
         return None
     best = max(tellings, key=lambda h: h.score)
     return best.name if best.score > margin * own else None
+
+
+def answer_told_by_someone_else(question: str, answer: str, hits: list[Hit]) -> str | None:
+    """Who told the memory an answer was drawn from, when that is not the person the question names
+    (and no turn of theirs, nor a reply to anyone, holds as much of the answer), else None."""
+    person = named_person(question, hits)
+    turns = [h for h in hits if h.tier == "recall" and h.name]
+    if person is None or not turns:
+        return None
+    names = {h.name.lower() for h in turns}
+    own_words = _content_words(answer) - _content_words(question) - names
+    if not own_words:
+        return None
+    share = lambda hit: len(own_words & _content_words(hit.text)) / len(own_words)
+    source = max(turns, key=share)
+    if share(source) < ANSWER_SOURCE_SHARE or source.name == person or is_reply(source.text):
+        return None
+    own = max((share(h) for h in turns if h.name == person or is_reply(h.text)), default=0.0)
+    return source.name if own < share(source) else None
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in WORD.findall(text.lower()) if w not in FUNCTION_WORDS}

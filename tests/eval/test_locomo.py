@@ -101,7 +101,8 @@ def test_eval_cli_reports_recall_by_category_and_answers(tmp_path):
     assert 0.0 <= answers["overall"]["f1"] <= 1.0
     assert answers["overall"]["median_prompt_tokens"] > 0 and answers["overall"]["p95_s"] >= answers["overall"]["median_s"]
     assert answers["adversarial"]["n"] == 1 and "Porter" in answers["scoring"]
-    assert set(answers["declined_as_told_by_someone_else"]) == {"questions", "adversarial"}
+    for check in ("declined_as_told_by_someone_else", "declined_as_drawn_from_someone_else"):
+        assert set(answers[check]) == {"questions", "adversarial"}
     assert all(isinstance(e["prediction"], str) for e in answers["examples"])
 
 

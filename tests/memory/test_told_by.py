@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.memory.told_by import is_reply, named_person, told_by_someone_else
+from engine.memory.told_by import answer_told_by_someone_else, is_reply, named_person, told_by_someone_else
 from engine.memory.archival import ArchivalStore
 from engine.memory.hybrid import HybridRetriever
 from engine.memory.message_vectors import MessageVectors
@@ -80,3 +80,26 @@ def test_someone_elses_reply_does_not_take_the_named_persons_news_away():
     telling = _hit(1, "Caroline", "I ran a charity race and I felt so free afterwards.", 1.0)
     reply = _hit(2, "Melanie", "Your charity race sounds great! You must feel so free, you did it!", 1.5)
     assert told_by_someone_else(question, [telling, reply]) is None
+
+
+PAINTING = [_hit(1, "John", "I painted a castle on a hill to remind me of our trip to France.", 1.0),
+            _hit(2, "Maria", "I started a pottery class last week and I love it.", 0.9)]
+
+
+def test_an_answer_drawn_from_someone_elses_telling_is_traced_to_them():
+    question = "What did Maria make to remind her of a trip to France?"
+    assert answer_told_by_someone_else(question, "A painting of a castle on a hill", PAINTING) == "John"
+    assert answer_told_by_someone_else(question, "A pottery class", PAINTING) is None
+
+
+def test_an_answer_from_the_named_persons_own_telling_or_a_reply_to_them_stands():
+    question = "What did John make to remind him of a trip to France?"
+    assert answer_told_by_someone_else(question, "A painting of a castle on a hill", PAINTING) is None
+    reply = [_hit(1, "John", "Your castle on a hill looks amazing, Maria! You should be proud of your painting.", 1.0),
+             _hit(2, "Maria", "I went to France last year.", 0.9)]
+    assert answer_told_by_someone_else("What did Maria paint?", "A castle on a hill", reply) is None
+
+
+def test_an_answer_that_only_repeats_the_question_is_not_traced():
+    question = "What did Maria make to remind her of a trip to France?"
+    assert answer_told_by_someone_else(question, "Maria made something to remind her of France", PAINTING) is None
