@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from engine.memory.recall import STOPWORDS
 from engine.memory.types import Hit
 
 OTHER_TELLER_MARGIN = 1.25
@@ -31,10 +32,6 @@ SECOND_PERSON = re.compile(r"\b(you|you're|you've|your|yours)\b", re.IGNORECASE)
 ANSWER_SOURCE_SHARE = 0.5
 """The share of an answer's own words (those not in the question) a memory must hold to be its source."""
 WORD = re.compile(r"[a-z0-9']+")
-FUNCTION_WORDS = frozenset(
-    "a an the of to in on for at by with and or is was are were be been has have had do does did what which "
-    "who when where why how his her their its it as that this about from into during my your our i you we "
-    "he she they them him me us".split())
 
 
 def is_reply(text: str) -> bool:
@@ -76,13 +73,14 @@ def answer_told_by_someone_else(question: str, answer: str, hits: list[Hit]) -> 
     own_words = _content_words(answer) - _content_words(question) - names
     if not own_words:
         return None
-    share = lambda hit: len(own_words & _content_words(hit.text)) / len(own_words)
-    source = max(turns, key=share)
-    if share(source) < ANSWER_SOURCE_SHARE or source.name == person or is_reply(source.text):
+    shares = [(len(own_words & _content_words(h.text)) / len(own_words), h) for h in turns]
+    best, source = max(shares, key=lambda pair: pair[0])
+    if best < ANSWER_SOURCE_SHARE or source.name == person or is_reply(source.text):
         return None
-    own = max((share(h) for h in turns if h.name == person or is_reply(h.text)), default=0.0)
-    return source.name if own < share(source) else None
+    own = max((share for share, h in shares if h.name == person or is_reply(h.text)), default=0.0)
+    return source.name if own < best else None
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in WORD.findall(text.lower()) if w not in FUNCTION_WORDS}
+    """Lower-cased words without the stopwords keyword search drops."""
+    return {w for w in WORD.findall(text.lower()) if w not in STOPWORDS}
