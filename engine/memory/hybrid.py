@@ -9,7 +9,7 @@ speaker prefers that speaker's turns (the name itself is left to that bonus rath
 as a word or in the message vector, since names are said mostly *to* someone), and a message
 that ends in a question counts for less: it asks for the fact more often than it holds it. When the query names a time
 ("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
-when go first. A speaker's first turn of a talk gains a little: people open with their news.
+when go first, and when it asks for a name, turns that name something. A speaker's first turn of a talk gains a little: people open with their news.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from engine.memory.archival import ArchivalStore
 from engine.memory.embeddings import Embedder
 from engine.memory.message_vectors import MessageVectors
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews
+from engine.memory.named_things import asks_for_a_name, names_something
 from engine.memory.recall import RecallStore, message_hit
 from engine.memory.time_phrases import TimeWindow, asks_when, date_window, tells_time
 from engine.memory.types import Hit, Message
@@ -55,6 +56,7 @@ class RetrievalWeights:
     question: float = 0.25       # share of its score a message ending in a question gives up
     names_ttl_s: float = 60.0
     tells_when: float = 0.4      # share of its score a hit that says when gains, for a "when" question
+    names_thing: float = 0.3     # share of its score a hit naming something gains, for a question asking for a name
     opener: float = 0.05         # share of its score a speaker's first turn of a talk gains
     talk_gap_hours: float = 2.0  # a pause this long between two messages starts a new talk
 
@@ -102,6 +104,7 @@ class HybridRetriever:
         self._demote_questions(fused)
         self._add_same_day(fused)
         self._prefer_told_times(query, fused)
+        self._prefer_named_things(agent_id, query, fused)
         window = date_window(query, now)
         scored = [(s + self._time_bonus(hit, now, window), hit) for (s, hit) in fused.values()]
         scored.sort(key=lambda p: (-p[0], -p[1].id))
@@ -206,6 +209,16 @@ class HybridRetriever:
         for key, (score, hit) in list(fused.items()):
             if tells_time(hit.text):
                 fused[key] = (score * (1 + self.weights.tells_when), hit)
+
+    def _prefer_named_things(self, agent_id: int, query: str, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
+        """A question asking for a name ("Which cities has Jon visited?") is answered by a turn
+        that names something ("a short trip to Rome"), even one sharing few of its words."""
+        if self.weights.names_thing <= 0 or not asks_for_a_name(query):
+            return
+        speakers = self._speaker_names(agent_id)
+        for key, (score, hit) in list(fused.items()):
+            if hit.tier == "recall" and names_something(hit.text, speakers):
+                fused[key] = (score * (1 + self.weights.names_thing), hit)
 
     def _demote_questions(self, fused: dict[tuple[str, int], tuple[float, Hit]]) -> None:
         if self.weights.question <= 0:

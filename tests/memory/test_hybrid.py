@@ -184,3 +184,21 @@ def test_a_speakers_first_turn_of_a_talk_gains_a_share_of_its_score_and_later_tu
     for message_id, score in plain.items():
         gain = 1 + RetrievalWeights().opener if message_id in openers else 1.0
         assert shipped[message_id] == pytest.approx(score * gain, rel=1e-9)
+
+
+def test_a_question_asking_for_a_name_prefers_the_turn_that_names_something(parts):
+    recall, _, _, retriever = parts
+    day = datetime(2024, 5, 2, 9, 0)
+    plain = recall.append(1, "user", "Visiting new cities is my favourite way to travel, I love cities.", name="Anna",
+                          created_at=day)
+    named = recall.append(1, "user", "Took a short trip last week to visit Lisbon.", name="Anna",
+                          created_at=day + timedelta(days=9))
+    _embed(retriever)
+
+    def ranked(query: str, names_thing: float) -> list[int]:
+        retriever.weights = dataclasses.replace(retriever.weights, names_thing=names_thing)
+        return [h.id for h in retriever.search(1, query, k=2, now=NOW)]
+
+    assert ranked("Which cities has Anna visited?", 0.0) == [plain.id, named.id]
+    assert ranked("Which cities has Anna visited?", 1.0) == [named.id, plain.id]
+    assert ranked("Has Anna visited cities?", 1.0) == ranked("Has Anna visited cities?", 0.0)
