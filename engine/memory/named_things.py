@@ -3,8 +3,8 @@
 "Which cities has Jon visited?", "What books has Tim read?", "What are Maria's dogs' names?":
 the answer is a proper name, so it sits in a turn that writes one ("Took a short trip to Rome",
 "I loved reading "Charlotte's Web""), however little else of the question that turn shares. On
-the dev conversations 72 % of the evidence turns of such questions name something, against 9.5 %
-of all turns. Names are spotted by their capital letter inside a sentence (or after a quote
+the dev conversations two thirds of the evidence turns of such questions name something, against
+a tenth of all turns. Names are spotted by their capital letter inside a sentence (or after a quote
 mark), leaving out the speakers themselves, the first person and the calendar's words.
 """
 
