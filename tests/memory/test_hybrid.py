@@ -28,6 +28,7 @@ def _embed(retriever: HybridRetriever) -> None:
     retriever.views.embed_pending()
 
 
+
 def test_hybrid_finds_a_paraphrase_that_bm25_alone_misses(parts):
     recall, vectors, _, retriever = parts
     target = recall.append(1, "user", "I adopted a puppy from the shelter last weekend.")
@@ -132,21 +133,28 @@ def test_a_name_in_the_query_finds_that_speakers_words_not_words_said_to_them(pa
     assert ranked.index(own.id) < ranked.index(said_to.id)
 
 
-def test_a_when_question_prefers_the_turn_that_says_when(parts):
+@pytest.mark.parametrize("weight, plain_text, preferred_text, question, other_question", [
+    ("tells_when", "Taking a pottery class! Pottery is such fun, I made a bowl.", "I started that class last week.",
+     "When did Anna take a pottery class?", "Did Anna take a pottery class?"),
+    ("names_thing", "Visiting new cities is my favourite way to travel, I love cities.",
+     "Took a short trip last week to visit Lisbon.", "Which cities has Anna visited?", "Has Anna visited cities?"),
+], ids=["a when question prefers the turn that says when",
+        "a question asking for a name prefers the turn that names something"])
+def test_a_question_prefers_the_turn_holding_the_kind_of_answer_it_asks_for(parts, weight, plain_text, preferred_text,
+                                                                            question, other_question):
     recall, _, _, retriever = parts
     day = datetime(2024, 5, 2, 9, 0)
-    plain = recall.append(1, "user", "Taking a pottery class! Pottery is such fun, I made a bowl.", name="Anna", created_at=day)
-    told = recall.append(1, "user", "I started that class last week.", name="Anna",
-                         created_at=day + timedelta(days=2))
+    plain = recall.append(1, "user", plain_text, name="Anna", created_at=day)
+    preferred = recall.append(1, "user", preferred_text, name="Anna", created_at=day + timedelta(days=2))
     _embed(retriever)
 
-    def ranked(query: str, tells_when: float) -> list[int]:
-        retriever.weights = dataclasses.replace(retriever.weights, tells_when=tells_when)
+    def ranked(query: str, value: float) -> list[int]:
+        retriever.weights = dataclasses.replace(retriever.weights, **{weight: value})
         return [h.id for h in retriever.search(1, query, k=2, now=NOW)]
 
-    assert ranked("When did Anna take a pottery class?", 0.0) == [plain.id, told.id]
-    assert ranked("When did Anna take a pottery class?", 1.0) == [told.id, plain.id]
-    assert ranked("Did Anna take a pottery class?", 1.0) == ranked("Did Anna take a pottery class?", 0.0)
+    assert ranked(question, 0.0) == [plain.id, preferred.id]
+    assert ranked(question, 1.0) == [preferred.id, plain.id]
+    assert ranked(other_question, 1.0) == ranked(other_question, 0.0)
 
 
 def test_a_name_in_the_query_does_not_pull_the_message_vectors_toward_greetings_of_that_person(parts):
@@ -184,21 +192,3 @@ def test_a_speakers_first_turn_of_a_talk_gains_a_share_of_its_score_and_later_tu
     for message_id, score in plain.items():
         gain = 1 + RetrievalWeights().opener if message_id in openers else 1.0
         assert shipped[message_id] == pytest.approx(score * gain, rel=1e-9)
-
-
-def test_a_question_asking_for_a_name_prefers_the_turn_that_names_something(parts):
-    recall, _, _, retriever = parts
-    day = datetime(2024, 5, 2, 9, 0)
-    plain = recall.append(1, "user", "Visiting new cities is my favourite way to travel, I love cities.", name="Anna",
-                          created_at=day)
-    named = recall.append(1, "user", "Took a short trip last week to visit Lisbon.", name="Anna",
-                          created_at=day + timedelta(days=9))
-    _embed(retriever)
-
-    def ranked(query: str, names_thing: float) -> list[int]:
-        retriever.weights = dataclasses.replace(retriever.weights, names_thing=names_thing)
-        return [h.id for h in retriever.search(1, query, k=2, now=NOW)]
-
-    assert ranked("Which cities has Anna visited?", 0.0) == [plain.id, named.id]
-    assert ranked("Which cities has Anna visited?", 1.0) == [named.id, plain.id]
-    assert ranked("Has Anna visited cities?", 1.0) == ranked("Has Anna visited cities?", 0.0)
