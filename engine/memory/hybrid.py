@@ -9,7 +9,8 @@ speaker prefers that speaker's turns (the name itself is left to that bonus rath
 as a word or in the message vector, since names are said mostly *to* someone), and a message
 that ends in a question counts for less: it asks for the fact more often than it holds it. When the query names a time
 ("yesterday", "on 7 July, 2023"), hits from then get a boost; when it asks when, turns that say
-when go first, and when it asks for a name, turns that name something. A speaker's first turn of a talk gains a little: people open with their news.
+when go first, and when it asks for a name, turns that name something. A speaker's first turn
+of a talk gains a little: people open with their news.
 """
 
 from __future__ import annotations
