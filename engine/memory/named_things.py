@@ -11,7 +11,7 @@ mark), leaving out the speakers themselves, the first person and the calendar's 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import AbstractSet
 
 from engine.memory.relative_dates import WEEKDAYS
 from engine.memory.time_phrases import MONTHS
@@ -24,6 +24,7 @@ ASKS_FOR_A_NAME = re.compile(r"^\s*(what|which|who)\b.*\b(" + "|".join(NAMED_KIN
 INSIDE_A_SENTENCE = re.compile(r"(?:(?<=[a-z0-9,;] )|(?<=[\"“']))([A-Z][\w'’.-]*)")
 """A capitalised word after a lower-case word, a comma or a quote mark: not a sentence's first word."""
 NOT_A_NAME = frozenset(w.capitalize() for w in MONTHS + WEEKDAYS) | {"I", "I'm", "I've", "I'd", "I'll", "OK"}
+POSSESSIVE = re.compile(r"['’]s$")
 
 
 def asks_for_a_name(query: str) -> bool:
@@ -31,12 +32,12 @@ def asks_for_a_name(query: str) -> bool:
     return bool(ASKS_FOR_A_NAME.search(query))
 
 
-def names_something(text: str, speakers: Iterable[str]) -> bool:
+def names_something(text: str, speakers: AbstractSet[str]) -> bool:
     """Whether ``text`` names something other than its speakers, the first person or a date."""
-    ignored = NOT_A_NAME | set(speakers)
-    return any(_bare(word) not in ignored for word in INSIDE_A_SENTENCE.findall(text))
+    return any(bare not in NOT_A_NAME and bare not in speakers
+               for bare in map(_bare, INSIDE_A_SENTENCE.findall(text)))
 
 
 def _bare(word: str) -> str:
     """The word without a full stop or a possessive ("Maria's" -> "Maria")."""
-    return re.sub(r"['’]s$", "", word.rstrip(".'’"))
+    return POSSESSIVE.sub("", word.rstrip(".'’"))

@@ -28,7 +28,6 @@ def _embed(retriever: HybridRetriever) -> None:
     retriever.views.embed_pending()
 
 
-
 def test_hybrid_finds_a_paraphrase_that_bm25_alone_misses(parts):
     recall, vectors, _, retriever = parts
     target = recall.append(1, "user", "I adopted a puppy from the shelter last weekend.")
