@@ -4,7 +4,8 @@ together with the one it answers.
 One vector for a long message blurs its sentences together; a sentence-level vector finds
 "I loved 'Becoming Nicole'" inside a message about five things. A reply rarely repeats what it
 replies to ("Which one is your favourite?" / "'Becoming Nicole'!"), so the *context* view embeds
-the message after the one before it (same agent, same day). Views are stored in
+the message after the one before it (same agent, same day), each turn's "I" written as its
+speaker's name (engine/memory/first_person.py). Views are stored in
 ``message_views`` and mirrored in one index file per kind; ``views_state`` records up to which
 message id they are done, so they are filled in after a turn, in id order, and a data directory
 from before views existed gets them on its next upkeep.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from engine.memory.db import Database, rollback
 from engine.memory.embeddings import Embedder
+from engine.memory.first_person import named_first_person
 from engine.memory.message_vectors import embed_text
 from engine.memory.stored_index import StoredIndex
 from engine.memory.vector_index import VectorIndex
@@ -48,7 +51,8 @@ def view_texts(content: str, name: str | None, created_at, previous: tuple[str, 
     if previous is not None:
         before, before_name = previous
         who = f"{before_name}: " if before_name else ""
-        views.append((CONTEXT, f"{who}{before[:MAX_CONTEXT_CHARS]}\n{embed_text(content, name, created_at)}"))
+        before = named_first_person(before, before_name)[:MAX_CONTEXT_CHARS]
+        views.append((CONTEXT, f"{who}{before}\n{embed_text(named_first_person(content, name), name, created_at)}"))
     return views
 
 
@@ -80,24 +84,49 @@ class MessageViews:
     def embed_pending(self, batch: int = 64) -> int:
         """Embed the views of every message past the covered id, ``batch`` messages at a time;
         return how many messages were done."""
-        indexes, done = {kind: self.index(kind) for kind in KINDS}, 0
-        while rows := self.db.cursor().execute(_PENDING, [self.covered(), batch]).fetchall():
+        return self._embed(KINDS, "covered_max_id", None, batch, None)
+
+    def redo_context(self, batch: int = 64, seconds: float | None = None) -> int:
+        """Embed again the context views a migration dropped (m009: each turn's "I" now named),
+        oldest first up to the messages covered then; with ``seconds``, stop after the batch that
+        uses that time up, so a long history is redone over several upkeeps."""
+        up_to = self.db.cursor().execute("SELECT context_redo_to FROM views_state").fetchone()[0]
+        return self._embed((CONTEXT,), "context_redone_to", up_to, batch, seconds)
+
+    def _embed(self, kinds: tuple[str, ...], progress: str, up_to: int | None, batch: int,
+               seconds: float | None) -> int:
+        """Embed the ``kinds`` views of the messages past the id in ``views_state.<progress>``
+        (up to ``up_to``), moving it on with each batch; return how many messages were done."""
+        indexes, done, started = {kind: self.index(kind) for kind in kinds}, 0, time.monotonic()
+        while True:
+            start = self.db.cursor().execute(f"SELECT {progress} FROM views_state").fetchone()[0]
+            if up_to is not None and start >= up_to:
+                break
+            rows = [r for r in self.db.cursor().execute(_PENDING, [start, batch]).fetchall()
+                    if up_to is None or r[0] <= up_to]
+            if not rows:
+                if up_to is not None:
+                    self._store([], np.empty((0, 0), np.float32), progress, up_to)
+                break
             views = [(r[0], r[1], kind, text) for r in rows
-                     for kind, text in view_texts(r[2], r[3], r[4], _same_day_previous(r))]
+                     for kind, text in view_texts(r[2], r[3], r[4], _same_day_previous(r)) if kind in kinds]
             vectors = self._embedder().embed([v[3] for v in views]) if views else np.empty((0, 0), np.float32)
-            ids = self._store(views, vectors, rows[-1][0])
-            for kind in KINDS:
+            ids = self._store(views, vectors, progress, rows[-1][0])
+            for kind in kinds:
                 chosen = [i for i, v in enumerate(views) if v[2] == kind]
                 indexes[kind].add([ids[i] for i in chosen], vectors[chosen])
             done += len(rows)
+            if seconds is not None and time.monotonic() - started >= seconds:
+                break
         if done:
             for index in indexes.values():
                 index.save()
-            log.info("embedded the views of %d messages", done)
+            log.info("embedded the %s views of %d messages", "/".join(kinds), done)
         return done
 
-    def _store(self, views: list[tuple[int, int, str, str]], vectors: np.ndarray, covered: int) -> list[int]:
-        """Insert the views and move the covered id, in one transaction; return the view ids."""
+    def _store(self, views: list[tuple[int, int, str, str]], vectors: np.ndarray, progress: str,
+               covered: int) -> list[int]:
+        """Insert the views and move ``views_state.<progress>`` on, in one transaction; return the view ids."""
         cur = self.db.cursor()
         cur.execute("BEGIN")
         try:
@@ -107,7 +136,7 @@ class MessageViews:
                 cur.executemany("INSERT INTO message_views (id, message_id, agent_id, kind, embedding) "
                                 "VALUES (?, ?, ?, ?, ?)",
                                 [[i, v[0], v[1], v[2], vec.tolist()] for i, v, vec in zip(ids, views, vectors)])
-            cur.execute("UPDATE views_state SET covered_max_id = ?", [covered])
+            cur.execute(f"UPDATE views_state SET {progress} = ?", [covered])
             cur.execute("COMMIT")
         except Exception:
             rollback(cur)

@@ -171,6 +171,18 @@ def m008_text_index_always_present(db: duckdb.DuckDBPyConnection) -> None:
         build_index(db)
 
 
+@migration
+def m009_context_views_name_each_speaker(db: duckdb.DuckDBPyConnection) -> None:
+    # The reply-in-context view now writes each turn's "I" as its speaker's name
+    # (engine/memory/first_person.py). The old context views go; upkeep embeds them again, oldest
+    # first, up to the messages covered now (MessageViews.redo_context), while newer messages get
+    # the new view as usual and the sentence views stay.
+    db.execute("DELETE FROM message_views WHERE kind = 'context'")
+    db.execute("ALTER TABLE views_state ADD COLUMN context_redo_to BIGINT DEFAULT 0")
+    db.execute("ALTER TABLE views_state ADD COLUMN context_redone_to BIGINT DEFAULT 0")
+    db.execute("UPDATE views_state SET context_redo_to = covered_max_id, context_redone_to = 0")
+
+
 def apply_migrations(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Run every migration not yet recorded, each in its own transaction; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")

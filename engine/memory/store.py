@@ -81,6 +81,7 @@ class MemoryStore:
         ``seconds`` bounds the catching up of an old backlog of message vectors."""
         done = self.message_vectors.embed_pending(seconds=seconds)
         self.message_views.embed_pending()
+        self.message_views.redo_context(seconds=seconds)
         return done
 
     def close(self) -> None:

@@ -2,12 +2,16 @@
 
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from engine.memory.agents import AgentStore
 from engine.memory.core import CoreMemory
+from engine.memory.db import Database
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews, sentences, view_texts
+from engine.memory.migrations import MIGRATIONS
 from engine.memory.recall import RecallStore
+from engine.memory.store import DB_NAME, MemoryStore
 
 DAY = datetime(2023, 7, 7, 14, 0)
 
@@ -34,10 +38,12 @@ def test_sentences_split_only_messages_with_more_than_one():
     assert len(sentences("Word. " * 100)) == 24
 
 
-def test_a_reply_is_viewed_after_the_message_it_answers():
-    texts = view_texts("'Becoming Nicole'!", "Caroline", DAY, ("Which book is your favourite?", "Melanie"))
-    assert [k for k, _ in texts] == [CONTEXT]
-    assert texts[0][1].startswith("Melanie: Which book is your favourite?\nCaroline (07 July 2023): ")
+def test_a_reply_is_viewed_after_the_message_it_answers_each_i_named():
+    texts = view_texts("'Becoming Nicole', my favourite!", "Caroline", DAY, ("Which book should I read?", "Melanie"))
+    assert texts == [(CONTEXT, "Melanie: Which book should Melanie read?\n"
+                               "Caroline (07 July 2023): 'Becoming Nicole', Caroline's favourite!")]
+    assert [t for _, t in view_texts("I loved it. My kids too.", "Ana", DAY, None)] == [
+        "Ana (07 July 2023): I loved it.", "Ana (07 July 2023): My kids too."]  # one speaker: "I" is clear
     assert view_texts("Just one.", "Caroline", DAY, None) == []
 
 
@@ -97,3 +103,45 @@ def test_views_survive_a_reopen_and_a_lost_index_file(recall, db, data_dir, embe
     reopened = MessageViews(db, data_dir, lambda: embedder)
     assert reopened.embed_pending() == 0
     assert reopened.search(1, SENTENCE, embedder.embed(["birthday present"])[0], 3)[0][0] == reply.id
+
+
+def _data_dir_before_named_context(path, embedder) -> list[int]:
+    """A data directory whose views were embedded before m009: a talk of three turns, all covered."""
+    path.mkdir()
+    database = Database.connect(path / DB_NAME)  # with the full-text extension that m008 needs
+    con = database.cursor()
+    con.execute("CREATE TABLE migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    for fn in (fn for fn in MIGRATIONS if fn.__name__ < "m009"):
+        fn(con)
+        con.execute("INSERT INTO migrations VALUES (?, now())", [fn.__name__])
+    con.execute("INSERT INTO agents (name, created_at) VALUES ('default', now())")
+    talk = [("Caroline", "How was your weekend?"), ("Melanie", "I went camping with my kids."),
+            ("Caroline", "I went camping too, with my brother.")]
+    ids = [con.execute("INSERT INTO messages (agent_id, role, name, content, created_at) "
+                       "VALUES (1, 'user', ?, ?, ?) RETURNING id", [name, text, DAY]).fetchone()[0]
+           for name, text in talk]
+    for (before_name, before), (name, text), message_id in zip(talk, talk[1:], ids[1:]):
+        vector = embedder.embed([f"{before_name}: {before}\n{name}: {text}"])[0]
+        con.execute("INSERT INTO message_views (message_id, agent_id, kind, embedding) VALUES (?, 1, 'context', ?)",
+                    [message_id, vector.tolist()])
+    con.execute("UPDATE views_state SET covered_max_id = ?", [ids[-1]])
+    database.close()
+    return ids
+
+
+def test_old_context_views_are_embedded_again_with_each_i_named(tmp_path, embedder):
+    data = tmp_path / "data"
+    ids = _data_dir_before_named_context(data, embedder)
+    with MemoryStore.open(data, embedder=embedder) as store:
+        views, cur = store.message_views, store.db.cursor()
+        assert cur.execute("SELECT count(*) FROM message_views WHERE kind = 'context'").fetchone()[0] == 0
+        assert views.redo_context(batch=2, seconds=0.0) == 2        # a bounded upkeep does part of it
+        newer = store.recall.append(1, "user", "Sounds fun! Where did you go?", name="Melanie", created_at=DAY)
+        store.embed_pending()
+        assert views.redo_context() == 0 and views.covered() == newer.id
+        assert [_kinds(store.db, i) for i in ids + [newer.id]] == [[], [CONTEXT], [CONTEXT],
+                                                                   [CONTEXT, SENTENCE, SENTENCE]]
+        stored = cur.execute("SELECT embedding FROM message_views WHERE message_id = ?", [ids[2]]).fetchone()[0]
+        named = embedder.embed([view_texts("I went camping too, with my brother.", "Caroline", DAY,
+                                           ("I went camping with my kids.", "Melanie"))[0][1]])[0]
+        assert float(np.dot(stored, named)) > 0.99                # the new text, not the old one
