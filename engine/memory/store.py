@@ -96,10 +96,28 @@ class MemoryStore:
         self.close()
 
 
+def _refuse_cut_short(db: Database, path: Path) -> None:
+    """Raise when the file is shorter than the blocks in use that its header lists (a copy cut
+    off, a full disk): DuckDB opens such a file and fails only when a query reaches a missing
+    block, which may be mid-turn. A block in use was written, so a whole file always holds them
+    all (free blocks at its end may be missing after a crash, and are not counted). With a
+    write-ahead log still to replay, the check waits for the next open."""
+    if path.with_name(path.name + ".wal").exists():
+        return
+    block_size, used = db.cursor().execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    if path.stat().st_size < block_size * used:
+        db.close()
+        raise duckdb.IOException(f"the file is {path.stat().st_size} bytes, shorter than the {used} blocks "
+                                 f"of {block_size} bytes it uses: it was cut short")
+
+
 def _connect(path: Path) -> Database:
     """Open and migrate; a file DuckDB cannot read is reported, never overwritten."""
     try:
         db = Database.connect(path)
+        _refuse_cut_short(db, path)
         apply_migrations(db.cursor())
         return db
     except duckdb.Error as exc:
