@@ -104,9 +104,10 @@ def _refuse_cut_short(db: Database, path: Path) -> None:
     write-ahead log still to replay, the check waits for the next open."""
     if path.with_name(path.name + ".wal").exists():
         return
-    block_size, used = db.cursor().execute(
+    row = db.cursor().execute(
         "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
     ).fetchone()
+    block_size, used = row or (0, 0)
     if path.stat().st_size < block_size * used:
         db.close()
         raise duckdb.IOException(f"the file is {path.stat().st_size} bytes, shorter than the {used} blocks "
