@@ -11,7 +11,7 @@ import pytest
 
 import engine.offline  # noqa: F401
 from engine.memory.db import Database
-from engine.memory.migrations import apply_migrations
+from engine.memory.migrations import MIGRATIONS, apply_migrations
 from engine.memory.timeline import Timeline
 
 TEST_MODEL = "gemma-3-270m"
@@ -45,6 +45,24 @@ def db(data_dir):
     apply_migrations(database.cursor())
     yield database
     database.close()
+
+
+@pytest.fixture
+def schema_before():
+    """Makes a data directory's database as a release before migration ``name`` left it (the
+    migrations before it applied and recorded); the caller fills it in and closes it."""
+
+    def make(path: Path, name: str) -> Database:
+        path.mkdir()
+        database = Database.connect(path / "llmos.duckdb")  # with the full-text extension m008 needs
+        cur = database.cursor()
+        cur.execute("CREATE TABLE migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+        for fn in (fn for fn in MIGRATIONS if fn.__name__ < name):
+            fn(cur)
+            cur.execute("INSERT INTO migrations VALUES (?, now())", [fn.__name__])
+        return database
+
+    return make
 
 
 @pytest.fixture

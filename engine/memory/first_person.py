@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 
-_FIRST_PERSON = tuple((re.compile(pattern), replacement) for pattern, replacement in (
-    (r"\bI'm\b", "{name} is"),
-    (r"\bI've\b", "{name} has"),
-    (r"\bI'll\b", "{name} will"),
-    (r"\bI'd\b", "{name} would"),
-    (r"\bI\b", "{name}"),
-    (r"\b[Mm]y\b", "{name}'s"),
-    (r"\b[Mm]ine\b", "{name}'s"),
-    (r"\b[Mm]yself\b", "{name}"),
-    (r"\b[Mm]e\b", "{name}"),
+_FIRST_PERSON = tuple((re.compile(pattern), suffix) for pattern, suffix in (
+    (r"\bI'm\b", " is"),
+    (r"\bI've\b", " has"),
+    (r"\bI'll\b", " will"),
+    (r"\bI'd\b", " would"),
+    (r"\bI\b", ""),
+    (r"\b[Mm]y\b", "'s"),
+    (r"\b[Mm]ine\b", "'s"),
+    (r"\b[Mm]yself\b", ""),
+    (r"\b[Mm]e\b", ""),
 ))
+"""Each first-person form and what follows the name in its place."""
 
 
 def named_first_person(text: str, name: str | None) -> str:
@@ -28,6 +29,6 @@ def named_first_person(text: str, name: str | None) -> str:
     when the speaker has no name."""
     if not name:
         return text
-    for pattern, replacement in _FIRST_PERSON:
-        text = pattern.sub(replacement.format(name=name).replace("\\", "\\\\"), text)
+    for pattern, suffix in _FIRST_PERSON:
+        text = pattern.sub(lambda _match, written=name + suffix: written, text)
     return text

@@ -98,10 +98,8 @@ class MessageViews:
         """Embed the ``kinds`` views of the messages past the id in ``views_state.<progress>``
         (up to ``up_to``), moving it on with each batch; return how many messages were done."""
         indexes, done, started = {kind: self.index(kind) for kind in kinds}, 0, time.monotonic()
-        while True:
-            start = self.db.cursor().execute(f"SELECT {progress} FROM views_state").fetchone()[0]
-            if up_to is not None and start >= up_to:
-                break
+        start = self.db.cursor().execute(f"SELECT {progress} FROM views_state").fetchone()[0]
+        while up_to is None or start < up_to:
             rows = [r for r in self.db.cursor().execute(_PENDING, [start, batch]).fetchall()
                     if up_to is None or r[0] <= up_to]
             if not rows:
@@ -111,7 +109,8 @@ class MessageViews:
             views = [(r[0], r[1], kind, text) for r in rows
                      for kind, text in view_texts(r[2], r[3], r[4], _same_day_previous(r)) if kind in kinds]
             vectors = self._embedder().embed([v[3] for v in views]) if views else np.empty((0, 0), np.float32)
-            ids = self._store(views, vectors, progress, rows[-1][0])
+            start = rows[-1][0]
+            ids = self._store(views, vectors, progress, start)
             for kind in kinds:
                 chosen = [i for i, v in enumerate(views) if v[2] == kind]
                 indexes[kind].add([ids[i] for i in chosen], vectors[chosen])

